@@ -1,0 +1,138 @@
+# glimpse: one entry point for build, run, test, bench, lint and deps.
+#
+#   make            build build/glimpse
+#   make run        install what is missing, build, run the agent on this host (root)
+#   make test       install what is missing, build with ASan/UBSan, run every test
+#   make bench      the benchmarks in tests/bench (figures, not pass/fail)
+#   make lint       clang-format check, clang-tidy, cppcheck
+#   make deps       apt-get install the Debian packages that are missing
+
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+ARCH      := $(shell uname -m)
+BPF_ARCH  := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
+BUILD     := build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -Iuserspace \
+             -DGLIMPSE_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS    := -lbpf -lelf -lz -lcjson -lcurl -lm
+SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SRCS      := $(wildcard userspace/*.c)
+OBJS      := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(SRCS))
+TEST_OBJS := $(patsubst userspace/%.c,$(BUILD)/test/obj/%.o,$(SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
+
+# Debian packages: to build, to run the tests, to lint.
+DEPS_BUILD := make gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+              libcjson-dev libcurl4-openssl-dev pkg-config
+DEPS_TEST  := runc conmon python3 openssl ca-certificates
+DEPS_LINT  := clang-format clang-tidy cppcheck
+
+.PHONY: all run test unit e2e bench lint format deps deps-test deps-lint vmlinux clean
+all: $(BUILD)/glimpse
+
+# --- BPF: one rule per step ---------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# --- userspace ----------------------------------------------------------------
+$(BUILD)/obj/%.o: userspace/%.c $(SKELS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/glimpse: $(OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# --- test build: the same sources under ASan and UBSan -------------------------
+$(BUILD)/test/obj/%.o: userspace/%.c $(SKELS) | $(BUILD)/test/obj
+	$(CC) $(CFLAGS) -O1 $(SANITIZE) -c $< -o $@
+
+$(BUILD)/test/glimpse: $(TEST_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/test/libglimpse.a: $(filter-out $(BUILD)/test/obj/main.o,$(TEST_OBJS))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/test/test_%: tests/unit/test_%.c tests/unit/testing.h $(BUILD)/test/libglimpse.a
+	$(CC) $(CFLAGS) -O1 $(SANITIZE) -Itests/unit $< $(BUILD)/test/libglimpse.a -o $@ \
+		$(LDLIBS) -lpthread
+
+$(BUILD)/test/joblet: tests/e2e/joblet.c | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -static $< -o $@
+
+$(BUILD)/test/inotify_baseline: tests/bench/inotify_baseline.c | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@
+
+$(BUILD) $(BUILD)/bpf $(BUILD)/obj $(BUILD)/test $(BUILD)/test/obj:
+	mkdir -p $@
+
+# --- the two commands of the README -------------------------------------------
+run: deps
+	$(MAKE) $(BUILD)/glimpse
+	$(BUILD)/glimpse $(ARGS)
+
+test: deps deps-test deps-lint
+	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/glimpse $(UNITS) $(BUILD)/test/joblet
+	tests/run
+
+unit: $(UNITS)
+	tests/run --unit
+
+e2e: $(BUILD)/test/glimpse $(BUILD)/test/joblet
+	tests/run --e2e
+
+bench: deps deps-test
+	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/joblet $(BUILD)/test/inotify_baseline
+	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/jobs.py
+	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/discovery.py
+
+# --- quality --------------------------------------------------------------------
+FORMAT_SRCS := $(wildcard userspace/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/e2e/*.c tests/bench/*.c)
+
+lint: $(SKELS)
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace userspace
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+# Installs only what is missing; the package lists are refreshed first.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS_BUILD))
+
+deps-test:
+	$(call apt_install,$(DEPS_TEST))
+
+deps-lint:
+	$(call apt_install,$(DEPS_LINT))
+
+# Regenerates the committed vmlinux.h from this machine's kernel BTF.
+vmlinux:
+	mkdir -p vmlinux/$(ARCH)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)

@@ -1,0 +1,139 @@
+/* testing.h: the smallest unit-test harness that reports what it saw.
+ *
+ * A test program defines TEST functions and calls them with RUN() from main,
+ * then returns testing_done(). Each test prints "ok", "FAIL" or "skip"; the
+ * last line is "N passed, N failed, N skipped", which tests/run sums up.
+ */
+#ifndef GLIMPSE_TESTING_H
+#define GLIMPSE_TESTING_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int testing_passed, testing_failed, testing_skipped;
+static int testing_current_failed, testing_current_skipped;
+
+#define TEST(name) static void name(void)
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			testing_current_failed = 1;                                                \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_INT_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		long long testing_a_ = (long long)(a), testing_b_ = (long long)(b);                \
+		if (testing_a_ != testing_b_) {                                                    \
+			fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,   \
+				__LINE__, #a, testing_a_, #b, testing_b_);                         \
+			testing_current_failed = 1;                                                \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_STR_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		const char *testing_a_ = (a), *testing_b_ = (b);                                   \
+		if (!testing_a_ || !testing_b_ || strcmp(testing_a_, testing_b_) != 0) {           \
+			fprintf(stderr, "  %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,     \
+				__LINE__, #a, testing_a_ ? testing_a_ : "(null)",                  \
+				testing_b_ ? testing_b_ : "(null)");                               \
+			testing_current_failed = 1;                                                \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_MEM_EQ(a, alen, b, blen)                                                             \
+	do {                                                                                       \
+		if ((size_t)(alen) != (size_t)(blen) || memcmp((a), (b), (alen)) != 0) {           \
+			fprintf(stderr, "  %s:%d: %s (%zu bytes) differs from %s (%zu bytes)\n",   \
+				__FILE__, __LINE__, #a, (size_t)(alen), #b, (size_t)(blen));       \
+			testing_current_failed = 1;                                                \
+		}                                                                                  \
+	} while (0)
+
+/* Marks the running test skipped, with the reason printed; returns from it. */
+#define SKIP(...)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "  skip: ");                                                       \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fprintf(stderr, "\n");                                                             \
+		testing_current_skipped = 1;                                                       \
+		return;                                                                            \
+	} while (0)
+
+#define RUN(name) testing_run(#name, name)
+
+static inline void testing_run(const char *name, void (*fn)(void))
+{
+	testing_current_failed = 0;
+	testing_current_skipped = 0;
+	fn();
+	if (testing_current_failed) {
+		testing_failed++;
+		printf("FAIL %s\n", name);
+	} else if (testing_current_skipped) {
+		testing_skipped++;
+		printf("skip %s\n", name);
+	} else {
+		testing_passed++;
+		printf("ok   %s\n", name);
+	}
+	fflush(stdout);
+}
+
+static inline int testing_done(void)
+{
+	printf("%d passed, %d failed, %d skipped\n", testing_passed, testing_failed,
+	       testing_skipped);
+	return testing_failed ? 1 : 0;
+}
+
+/* The shared fixtures folder when present ($GLIMPSE_FIXTURES, else
+ * ../shared/fixtures from the repository root), or NULL. */
+static inline const char *testing_fixtures_dir(void)
+{
+	const char *dir = getenv("GLIMPSE_FIXTURES");
+	struct stat st;
+
+	if (!dir || !*dir)
+		dir = "../shared/fixtures";
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return dir;
+}
+
+/* Reads a whole file into a NUL-terminated buffer the caller frees; NULL if unreadable. */
+static inline char *testing_read_file(const char *path, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap ? cap * 2 : 65536);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	if (len_out)
+		*len_out = len;
+	return buf;
+}
+
+#endif

@@ -1,0 +1,825 @@
+/* agent.c: see agent.h.
+ *
+ * A log file of a pod the agent has not seen before is not read until the
+ * kubelet has answered about that pod (one coalesced GET /pods) and the file's
+ * container id is known, or until metadata_wait_ms has passed: the file is the
+ * buffer, so waiting costs nothing and every line carries its metadata.
+ */
+#include "agent.h"
+
+#include "cgroup_path.h"
+#include "config.h"
+#include "containers.h"
+#include "cri.h"
+#include "hmap.h"
+#include "json.h"
+#include "kubelet.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "loop.h"
+#include "pods.h"
+#include "runtime.h"
+#include "sink.h"
+#include "tail.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_HOUSEKEEPING_MS   5000
+#define AGENT_KUBELET_BACKOFF_MIN 500
+#define AGENT_KUBELET_BACKOFF_MAX 30000
+#define AGENT_KUBELET_MAX_BODY  (64 * 1024 * 1024)
+#define AGENT_WAIT_ATTEMPTS     3
+
+struct agent_counters {
+	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
+		invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid;
+};
+
+/* A pod UID the agent asked the kubelet about. */
+struct agent_pod_wait {
+	uint64_t seq;      /* the fetch that answers for it */
+	int64_t since_ms;
+	int attempts;      /* fetches answered without the pod */
+};
+
+struct agent {
+	const struct config *cfg;
+	struct loop *loop;
+	struct lifecycle *lc;
+	struct containers *containers;
+	struct tail *tail;
+	struct kubelet *kubelet;
+	struct pods *pods;
+	struct sink *sink;
+	struct hmap *pod_waits; /* uid -> agent_pod_wait */
+	struct jbuf ev;
+	int sigfd;
+	uint64_t kubelet_done_seq; /* the latest fetch that finished, ok or not */
+	bool kubelet_failing;
+	int64_t kubelet_backoff_ms;
+	struct loop_timer *housekeeping;
+	bool waits_answered; /* agent_check_wait: the kubelet answered */
+	size_t waits_left;
+	struct agent_counters n;
+};
+
+/* Per log file: the CRI joiner and the state of a line that came in pieces. */
+struct agent_file {
+	struct agent *a;
+	struct tail_file *f;
+	struct cri_joiner joiner;
+	bool released;        /* reading may go on */
+	int64_t deadline_ms;  /* stop waiting for metadata then */
+	uint64_t seq;         /* the kubelet fetch awaited for the container id, or 0 */
+	/* a raw line handed over in pieces */
+	bool piece_cri;       /* its first piece parsed as CRI */
+	enum cri_stream piece_stream;
+	int64_t piece_time;
+	bool piece_partial;
+};
+
+static void agent_emit(struct agent *a)
+{
+	jbuf_append(&a->ev, "\n", 1);
+	if (a->ev.failed) {
+		log_error("event dropped: out of memory building it");
+		return;
+	}
+	if (sink_write(a->sink, a->ev.data, a->ev.len) != 0)
+		a->n.sink_errors++;
+}
+
+static const char *agent_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Appends the pod and container members every event carries. */
+static void agent_enrich(struct agent *a, const char *uid, const char *ns, const char *pod_name,
+			 const char *cname, const struct container *c)
+{
+	const struct pod *pod = uid && *uid ? pods_lookup(a->pods, uid) : NULL;
+	const struct pod_container *pc = NULL;
+	const char *cid = c ? c->id : NULL;
+
+	jbuf_member_str(&a->ev, "k8s.node.name", a->cfg->node_name);
+	if (pod) {
+		ns = pod->namespace_name;
+		pod_name = pod->name;
+		if (cname)
+			pc = pod_container_by_name(pod, cname);
+		if (!pc && cid)
+			pc = pod_container_by_id(pod, cid);
+		if (!cname && pc)
+			cname = pc->name;
+	} else {
+		a->n.events_without_pod++;
+	}
+	if (ns && *ns)
+		jbuf_member_str(&a->ev, "k8s.namespace.name", ns);
+	if (pod_name && *pod_name)
+		jbuf_member_str(&a->ev, "k8s.pod.name", pod_name);
+	if (uid && *uid)
+		jbuf_member_str(&a->ev, "k8s.pod.uid", uid);
+	if (cname && *cname)
+		jbuf_member_str(&a->ev, "k8s.container.name", cname);
+	if (!cid && pc)
+		cid = pc->id;
+	if (cid && *cid)
+		jbuf_member_str(&a->ev, "container.id", cid);
+	if (c && c->runtime != CGPATH_RUNTIME_UNKNOWN)
+		jbuf_member_str(&a->ev, "container.runtime", cgpath_runtime_name(c->runtime));
+	else if (pc && pc->runtime)
+		jbuf_member_str(&a->ev, "container.runtime", pc->runtime);
+	if (!pod)
+		return;
+	if (pc && pc->image)
+		jbuf_member_str(&a->ev, "container.image.name", pc->image);
+	if (pod->job_name)
+		jbuf_member_str(&a->ev, "k8s.job.name", pod->job_name);
+	if (pod->cronjob_name)
+		jbuf_member_str(&a->ev, "k8s.cronjob.name", pod->cronjob_name);
+	if (pod->deployment_name)
+		jbuf_member_str(&a->ev, "k8s.deployment.name", pod->deployment_name);
+	if (pod->replicaset_name)
+		jbuf_member_str(&a->ev, "k8s.replicaset.name", pod->replicaset_name);
+	if (pod->statefulset_name)
+		jbuf_member_str(&a->ev, "k8s.statefulset.name", pod->statefulset_name);
+	if (pod->daemonset_name)
+		jbuf_member_str(&a->ev, "k8s.daemonset.name", pod->daemonset_name);
+	for (size_t i = 0; i < pod->n_labels; i++) {
+		char key[512];
+		if (snprintf(key, sizeof(key), "k8s.pod.label.%s", pod->labels[i].key) <
+		    (int)sizeof(key))
+			jbuf_member_str(&a->ev, key, pod->labels[i].value);
+	}
+}
+
+static void agent_begin_event(struct agent *a, int64_t time_ns, const char *kind)
+{
+	char when[JSON_TIME_LEN + 1];
+
+	json_format_time(time_ns, when);
+	jbuf_reset(&a->ev);
+	jbuf_puts(&a->ev, "{");
+	jbuf_member_str(&a->ev, "time", when);
+	jbuf_member_str(&a->ev, "kind", kind);
+}
+
+static int64_t agent_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Monotonic kernel timestamps to wall-clock time. */
+static int64_t agent_mono_to_real(int64_t mono_ns)
+{
+	return agent_realtime_ns() - (loop_now_ns() - mono_ns);
+}
+
+/* The container a log file belongs to, as far as the agent knows. */
+static struct container *agent_file_container(struct agent *a, const struct tail_file *f)
+{
+	struct container *c = containers_by_log_path(a->containers, f->path);
+
+	return c ? c : containers_by_pod_name(a->containers, f->pod_uid, f->container_name);
+}
+
+static void agent_log_discovery(struct container *c)
+{
+	char fields[1024];
+	int n = 0;
+
+	c->discovery_logged = true;
+	if (log_get_level() > LOG_DEBUG)
+		return;
+#define AGENT_FIELD(name, cond, value)                                                             \
+	if ((cond) && n >= 0 && (size_t)n < sizeof(fields))                                       \
+		n += snprintf(fields + n, sizeof(fields) - (size_t)n, ",\"%s\":%lld", name,        \
+			      (long long)(value));
+	n = snprintf(fields, sizeof(fields), "\"container.id\":\"%s\",\"k8s.pod.uid\":\"%s\"",
+		     c->id, c->pod_uid);
+	AGENT_FIELD("cgroup_to_received_ns", c->cgroup_ns && c->received_ns,
+		    c->received_ns - c->cgroup_ns);
+	AGENT_FIELD("cgroup_to_registered_ns", c->cgroup_ns && c->registered_ns,
+		    c->registered_ns - c->cgroup_ns);
+	AGENT_FIELD("exec_to_registered_ns", c->exec_ns && c->registered_ns,
+		    c->registered_ns - c->exec_ns);
+	AGENT_FIELD("cgroup_to_log_open_ns", c->cgroup_ns && c->log_open_ns,
+		    c->log_open_ns - c->cgroup_ns);
+	AGENT_FIELD("file_create_to_open_ns", c->file_timing_known, c->file_create_to_open_ns);
+	AGENT_FIELD("cgroup_to_first_line_ns", c->cgroup_ns, c->first_line_ns - c->cgroup_ns);
+	AGENT_FIELD("exec_to_first_line_ns", c->exec_ns, c->first_line_ns - c->exec_ns);
+#undef AGENT_FIELD
+	if (n > 0 && (size_t)n < sizeof(fields))
+		log_fields(LOG_DEBUG, fields, "container discovered");
+}
+
+/* Joiner output: one log event. */
+static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
+			    size_t len, bool truncated)
+{
+	struct agent_file *af = ctx;
+	struct agent *a = af->a;
+	struct tail_file *f = af->f;
+	struct container *c = agent_file_container(a, f);
+
+	agent_begin_event(a, time_ns, "log");
+	jbuf_key(&a->ev, "body");
+	a->n.invalid_utf8_bytes += jbuf_string(&a->ev, msg, len);
+	if ((int)stream >= 0)
+		jbuf_member_str(&a->ev, "log.iostream", stream == CRI_STDERR ? "stderr" : "stdout");
+	jbuf_member_str(&a->ev, "log.file.path", f->path);
+	if (truncated) {
+		jbuf_key(&a->ev, "log.split");
+		jbuf_puts(&a->ev, "true");
+	}
+	agent_enrich(a, f->pod_uid, f->namespace_name, f->pod_name, f->container_name, c);
+	jbuf_puts(&a->ev, "}");
+	agent_emit(a);
+	a->n.log_events++;
+	if (truncated)
+		a->n.lines_split++;
+	if (c && !c->first_line_ns) {
+		c->first_line_ns = loop_now_ns();
+		if (!c->log_open_ns) {
+			c->log_open_ns = f->open_ns;
+			c->file_create_to_open_ns = f->create_to_open_ns;
+			c->file_timing_known = f->create_known;
+		}
+		agent_log_discovery(c);
+	}
+}
+
+/* A raw line that is not CRI: emitted as it is, so nothing is lost. */
+static void agent_raw_line(struct agent_file *af, const char *data, size_t len)
+{
+	agent_log_event(af, (enum cri_stream) - 1, agent_realtime_ns(), data, len, false);
+}
+
+static void agent_file_line(void *ctx, struct tail_file *f, const char *data, size_t len,
+			    unsigned flags)
+{
+	struct agent *a = ctx;
+	struct agent_file *af = f->user;
+	struct cri_line cl;
+	int err;
+
+	if (flags & TAIL_PIECE_CONT) {
+		/* the rest of a raw line longer than the limit */
+		bool more = flags & TAIL_PIECE_MORE;
+		if (af->piece_cri)
+			cri_joiner_add(&af->joiner, af->piece_stream, af->piece_time, data, len,
+				       more || af->piece_partial, agent_log_event, af);
+		else
+			agent_raw_line(af, data, len);
+		return;
+	}
+	err = cri_parse_line(data, len, &cl);
+	if (err) {
+		a->n.cri_malformed++;
+		log_fields(LOG_WARN, NULL, "cri: %s: %s; line emitted as it is", f->path,
+			   cri_strerror(err));
+		af->piece_cri = false;
+		agent_raw_line(af, data, len);
+		return;
+	}
+	af->piece_cri = true;
+	af->piece_stream = cl.stream;
+	af->piece_time = cl.time_ns;
+	af->piece_partial = cl.partial;
+	cri_joiner_add(&af->joiner, cl.stream, cl.time_ns, cl.msg, cl.msg_len,
+		       cl.partial || (flags & TAIL_PIECE_MORE), agent_log_event, af);
+}
+
+static void agent_file_opened(void *ctx, struct tail_file *f)
+{
+	struct agent *a = ctx;
+	struct agent_file *af = calloc(1, sizeof(*af));
+	struct container *c;
+
+	if (!af) {
+		log_error("tail: %s: out of memory", f->path);
+		return;
+	}
+	af->a = a;
+	af->f = f;
+	af->deadline_ms = loop_now_ms() + a->cfg->metadata_wait_ms;
+	cri_joiner_init(&af->joiner, a->cfg->max_line_size);
+	f->user = af;
+	c = agent_file_container(a, f);
+	if (c && !c->log_open_ns) {
+		c->log_open_ns = f->open_ns;
+		c->file_create_to_open_ns = f->create_to_open_ns;
+		c->file_timing_known = f->create_known;
+	}
+}
+
+static void agent_file_closed(void *ctx, struct tail_file *f)
+{
+	struct agent_file *af = f->user;
+
+	(void)ctx;
+	if (!af)
+		return;
+	cri_joiner_flush(&af->joiner, agent_log_event, af);
+	cri_joiner_free(&af->joiner);
+	free(af);
+	f->user = NULL;
+}
+
+/* Makes sure the kubelet is asked about pod uid; returns its wait record. */
+static struct agent_pod_wait *agent_want_pod(struct agent *a, const char *uid)
+{
+	struct agent_pod_wait *w = hmap_get(a->pod_waits, uid, strlen(uid));
+
+	if (w)
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->since_ms = loop_now_ms();
+	w->seq = kubelet_request(a->kubelet);
+	if (hmap_put(a->pod_waits, uid, strlen(uid), w) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static bool agent_file_ready(void *ctx, struct tail_file *f)
+{
+	struct agent *a = ctx;
+	struct agent_file *af = f->user;
+	const struct pod *pod;
+	const struct pod_container *pc;
+	struct container *c;
+	struct agent_pod_wait *w;
+
+	if (!af || af->released)
+		return true;
+	if (f->existed_at_start || loop_now_ms() >= af->deadline_ms)
+		goto release;
+	pod = pods_lookup(a->pods, f->pod_uid);
+	c = agent_file_container(a, f);
+	if (!pod) {
+		w = agent_want_pod(a, f->pod_uid);
+		if (!w || a->kubelet_done_seq >= w->seq)
+			goto release; /* the kubelet answered (or failed) since: go on without */
+		return false;
+	}
+	if (c)
+		goto release;
+	pc = pod_container_by_name(pod, f->container_name);
+	if (pc && pc->id)
+		goto release;
+	/* the pod is known but not this container yet: the runtime's annotations
+	 * (read at its first exec) or a newer /pods will tell */
+	if (!af->seq)
+		af->seq = kubelet_request(a->kubelet);
+	if (a->kubelet_done_seq >= af->seq)
+		goto release;
+	return false;
+release:
+	af->released = true;
+	return true;
+}
+
+/* Drops the wait for a pod the cache now has, or that the kubelet did not
+ * list in AGENT_WAIT_ATTEMPTS answers; counts the others. */
+static bool agent_check_wait(const void *key, size_t key_len, void *value, void *ctx)
+{
+	struct agent *a = ctx;
+	struct agent_pod_wait *w = value;
+	char uid[CGPATH_UID_MAX + 64];
+
+	if (key_len >= sizeof(uid))
+		goto drop;
+	memcpy(uid, key, key_len);
+	uid[key_len] = '\0';
+	if (pods_lookup(a->pods, uid))
+		goto drop;
+	if (a->waits_answered && ++w->attempts >= AGENT_WAIT_ATTEMPTS)
+		goto drop;
+	if (loop_now_ms() - w->since_ms > a->cfg->pod_retention_ms)
+		goto drop;
+	a->waits_left++;
+	return false;
+drop:
+	free(w);
+	return true;
+}
+
+static void agent_kubelet_done(void *ctx, uint64_t seq, bool ok, const char *body, size_t len,
+			       const char *err)
+{
+	struct agent *a = ctx;
+	const char *why = NULL;
+	size_t skipped = 0;
+	int n = 0;
+
+	a->kubelet_done_seq = seq;
+	if (ok) {
+		n = pods_update(a->pods, body, len, loop_now_ms(), &skipped, &why);
+		if (n < 0) {
+			a->n.kubelet_invalid++;
+			ok = false;
+		}
+	}
+	if (ok) {
+		if (a->kubelet_failing)
+			log_info("kubelet: %s/pods answers again (%d pods)", a->cfg->kubelet_url, n);
+		else
+			log_debug("kubelet: %d pods (%zu items skipped)", n, skipped);
+		a->kubelet_failing = false;
+		a->kubelet_backoff_ms = AGENT_KUBELET_BACKOFF_MIN;
+	} else {
+		if (why)
+			log_warn("kubelet: GET %s/pods: invalid PodList: %s; events go on without "
+				 "pod metadata",
+				 a->cfg->kubelet_url, why);
+		else if (!a->kubelet_failing || log_get_level() <= LOG_DEBUG)
+			log_warn("kubelet: %s; events go on without pod metadata until it answers",
+				 err ? err : "request failed");
+		a->kubelet_failing = true;
+	}
+	/* pods still unknown: ask again, with backoff */
+	a->waits_answered = ok;
+	a->waits_left = 0;
+	hmap_foreach(a->pod_waits, agent_check_wait, a);
+	if (a->waits_left > 0) {
+		kubelet_request_after(a->kubelet, a->kubelet_backoff_ms);
+		a->kubelet_backoff_ms *= 2;
+		if (a->kubelet_backoff_ms > AGENT_KUBELET_BACKOFF_MAX)
+			a->kubelet_backoff_ms = AGENT_KUBELET_BACKOFF_MAX;
+	}
+	tail_wake_pod(a->tail, NULL);
+}
+
+static void agent_read_runtime(struct agent *a, struct container *c)
+{
+	struct runtime_info ri;
+	int err;
+
+	if (c->annotated)
+		return;
+	err = runtime_lookup((const char *const *)a->cfg->runc_roots, a->cfg->n_runc_roots, c->id,
+			     &ri);
+	if (err == -ENOENT)
+		return;
+	c->annotated = true;
+	if (err) {
+		a->n.runtime_errors++;
+		log_warn("runtime: state of container %s: %s", c->id, strerror(-err));
+		return;
+	}
+	c->sandbox = ri.sandbox;
+	if (!c->init_tgid && ri.init_pid)
+		c->init_tgid = ri.init_pid;
+	if (ri.name[0] && containers_set_name(a->containers, c, ri.name, ri.log_path) != 0)
+		log_error("containers: %s: out of memory", c->id);
+	if (ri.name[0])
+		tail_wake_pod(a->tail, c->pod_uid);
+}
+
+static void agent_container_event(struct agent *a, struct container *c, const char *event,
+				  int64_t ts_ns, const struct lc_proc_event *e, bool with_code)
+{
+	agent_begin_event(a, agent_mono_to_real(ts_ns), "container");
+	jbuf_member_str(&a->ev, "event", event);
+	jbuf_member_int(&a->ev, "process.pid", e->tgid);
+	jbuf_member_str(&a->ev, "process.executable.name",
+			e->filename[0] ? agent_basename(e->filename) : e->comm);
+	if (with_code) {
+		int code = e->exit_code & 0x7f ? 128 + (e->exit_code & 0x7f)
+					       : (e->exit_code >> 8) & 0xff;
+		jbuf_member_int(&a->ev, "process.exit.code", code);
+		if (e->exit_code & 0x7f)
+			jbuf_member_int(&a->ev, "process.exit.signal", e->exit_code & 0x7f);
+	}
+	agent_enrich(a, c->pod_uid, NULL, NULL, c->name, c);
+	jbuf_puts(&a->ev, "}");
+	agent_emit(a);
+	a->n.container_events++;
+}
+
+static void agent_proc(void *ctx, const struct lc_proc_event *e)
+{
+	struct agent *a = ctx;
+	struct container *c = containers_by_cgroup(a->containers, e->h.cgroup_id);
+
+	if (!c)
+		return;
+	switch (e->h.type) {
+	case LC_EXEC:
+		agent_read_runtime(a, c);
+		if (c->started)
+			break;
+		c->started = true;
+		c->exec_ns = (int64_t)e->h.ts_ns;
+		c->init_tgid = e->tgid;
+		if (!c->sandbox)
+			agent_container_event(a, c, "start", (int64_t)e->h.ts_ns, e, false);
+		break;
+	case LC_EXIT:
+		if (!c->started || c->exited || e->tgid != c->init_tgid)
+			break;
+		c->exited = true;
+		if (!c->sandbox)
+			agent_container_event(a, c, "exit", (int64_t)e->h.ts_ns, e, true);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Registers a container cgroup; returns the container or NULL. */
+static struct container *agent_register(struct agent *a, uint64_t cgid, const char *path,
+					size_t len)
+{
+	struct cgpath_info info;
+	struct container *c;
+	bool created;
+
+	if (cgpath_parse(path, len, &info) != 0 || info.kind != CGPATH_CONTAINER ||
+	    !info.pod_uid[0]) {
+		if (a->lc)
+			lifecycle_untrack(a->lc, cgid);
+		return NULL;
+	}
+	c = containers_add_cgroup(a->containers, cgid, &info, &created);
+	if (!c) {
+		log_error("containers: %s: out of memory", info.container_id);
+		return NULL;
+	}
+	if (!created)
+		return c;
+	c->registered_ns = loop_now_ns();
+	agent_read_runtime(a, c);
+	if (!pods_lookup(a->pods, c->pod_uid))
+		agent_want_pod(a, c->pod_uid);
+	tail_pod_hint(a->tail, c->pod_uid);
+	log_debug("containers: %s of pod %s registered (cgroup %llu)", c->id, c->pod_uid,
+		  (unsigned long long)cgid);
+	return c;
+}
+
+static void agent_cgroup(void *ctx, bool mkdir, uint64_t cgid, const char *path, size_t len,
+			 int64_t ts_ns, int64_t received_ns)
+{
+	struct agent *a = ctx;
+	struct container *c;
+
+	if (!mkdir) {
+		c = containers_remove_cgroup(a->containers, cgid, loop_now_ms());
+		if (c)
+			log_debug("containers: %s gone", c->id);
+		return;
+	}
+	c = agent_register(a, cgid, path, len);
+	if (c && !c->cgroup_ns) {
+		c->cgroup_ns = ts_ns;
+		c->received_ns = received_ns;
+	}
+}
+
+static void agent_scan_found(void *ctx, uint64_t cgid, const char *rel_path)
+{
+	struct agent *a = ctx;
+	struct container *c = agent_register(a, cgid, rel_path, strlen(rel_path));
+
+	if (!c)
+		return;
+	if (lifecycle_track(a->lc, cgid) != 0)
+		log_warn("lifecycle: track cgroup %s: %s", rel_path, strerror(errno));
+	c->started = true; /* running before the agent: no start event */
+}
+
+static void agent_signal(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_warn("SIGHUP: configuration reload is not supported yet; ignored");
+			continue;
+		}
+		log_info("stopping on signal %u", si.ssi_signo);
+		loop_stop(loop);
+	}
+}
+
+static void agent_idle(struct loop *loop, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)loop;
+	if (sink_flush(a->sink) != 0)
+		a->n.sink_errors++;
+}
+
+static void agent_housekeeping(struct loop *loop, void *arg)
+{
+	struct agent *a = arg;
+	int64_t now = loop_now_ms();
+
+	a->housekeeping = loop_timer_add(loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
+	pods_expire(a->pods, now);
+	containers_expire(a->containers, now);
+	a->waits_answered = false;
+	a->waits_left = 0;
+	hmap_foreach(a->pod_waits, agent_check_wait, a);
+}
+
+static void agent_log_summary(struct agent *a)
+{
+	struct tail_stats ts;
+	struct lifecycle_stats ls = {0};
+	char fields[1024];
+
+	tail_get_stats(a->tail, &ts);
+	if (a->lc)
+		lifecycle_get_stats(a->lc, &ls);
+	snprintf(fields, sizeof(fields),
+		 "\"log_events\":%llu,\"container_events\":%llu,\"events_without_pod\":%llu,"
+		 "\"cri_malformed\":%llu,\"lines_split\":%llu,\"invalid_utf8_bytes\":%llu,"
+		 "\"sink_errors\":%llu,\"files_opened\":%llu,\"bytes_read\":%llu,"
+		 "\"ringbuf_records\":%llu,\"ringbuf_dropped\":%llu,\"ringbuf_malformed\":%llu",
+		 (unsigned long long)a->n.log_events, (unsigned long long)a->n.container_events,
+		 (unsigned long long)a->n.events_without_pod,
+		 (unsigned long long)a->n.cri_malformed,
+		 (unsigned long long)(a->n.lines_split + ts.lines_split),
+		 (unsigned long long)a->n.invalid_utf8_bytes, (unsigned long long)a->n.sink_errors,
+		 (unsigned long long)ts.files_opened, (unsigned long long)ts.bytes_read,
+		 (unsigned long long)ls.received, (unsigned long long)ls.dropped,
+		 (unsigned long long)ls.malformed);
+	log_fields(LOG_INFO, fields, "stopped");
+}
+
+static int agent_prepare_state_dir(const char *dir)
+{
+	char probe[4096];
+	FILE *f;
+
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		log_error("state dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (snprintf(probe, sizeof(probe), "%s/.probe", dir) >= (int)sizeof(probe))
+		return -1;
+	f = fopen(probe, "we");
+	if (!f) {
+		log_error("state dir %s: not writable: %s", dir, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	unlink(probe);
+	return 0;
+}
+
+static int agent_start(struct agent *a)
+{
+	const struct config *cfg = a->cfg;
+	struct kubelet_options ko = {
+		.url = cfg->kubelet_url,
+		.token_file = cfg->kubelet_token_file,
+		.ca_file = cfg->kubelet_ca_file,
+		.insecure = cfg->kubelet_insecure,
+		.timeout_ms = cfg->kubelet_timeout_ms,
+		.min_interval_ms = 50,
+		.max_body = AGENT_KUBELET_MAX_BODY,
+	};
+	struct tail_options to = {
+		.pods_dir = cfg->pods_log_dir,
+		.max_line = cfg->max_line_size,
+		.rescan_ms = cfg->rescan_interval_ms,
+		.deleted_grace_ms = 1000,
+		.read_budget = 1024 * 1024,
+	};
+	struct tail_callbacks tc = {
+		.opened = agent_file_opened,
+		.ready = agent_file_ready,
+		.line = agent_file_line,
+		.closed = agent_file_closed,
+	};
+	struct lifecycle_callbacks lcb = {.cgroup = agent_cgroup, .proc = agent_proc};
+	sigset_t mask;
+	int err;
+
+	if (agent_prepare_state_dir(cfg->state_dir) != 0)
+		return -1;
+	if (sink_open(&a->sink, cfg->output) != 0)
+		return -1;
+	a->loop = loop_new();
+	a->containers = containers_new(cfg->pod_retention_ms);
+	a->pods = pods_new(cfg->pod_retention_ms);
+	a->pod_waits = hmap_new();
+	if (!a->loop || !a->containers || !a->pods || !a->pod_waits) {
+		log_error("start: out of memory");
+		return -1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (a->sigfd < 0 || loop_add_fd(a->loop, a->sigfd, EPOLLIN, agent_signal, a) != 0) {
+		log_error("start: signalfd: %s", strerror(errno));
+		return -1;
+	}
+	loop_on_idle(a->loop, agent_idle, a);
+	a->kubelet_backoff_ms = AGENT_KUBELET_BACKOFF_MIN;
+	a->kubelet = kubelet_new(a->loop, &ko, agent_kubelet_done, a);
+	if (!a->kubelet)
+		return -1;
+	/* the first /pods answers for every pod already on the node */
+	kubelet_request(a->kubelet);
+	err = tail_open(&a->tail, a->loop, &to, &tc, a);
+	if (err) {
+		log_error("tail: %s: %s", cfg->pods_log_dir, strerror(-err));
+		return -1;
+	}
+	err = lifecycle_open(&a->lc, a->loop, &lcb, a);
+	if (err)
+		return -1;
+	err = containers_scan(lifecycle_cgroup_root(a->lc), agent_scan_found, a);
+	if (err < 0)
+		log_warn("containers: scan %s: %s", lifecycle_cgroup_root(a->lc), strerror(-err));
+	a->housekeeping = loop_timer_add(a->loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
+	return 0;
+}
+
+static bool agent_free_wait(const void *key, size_t key_len, void *value, void *ctx)
+{
+	(void)key;
+	(void)key_len;
+	(void)ctx;
+	free(value);
+	return true;
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->tail)
+		agent_log_summary(a);
+	tail_close(a->tail);
+	lifecycle_close(a->lc);
+	kubelet_free(a->kubelet);
+	if (a->sink)
+		sink_flush(a->sink);
+	sink_close(a->sink);
+	if (a->housekeeping)
+		loop_timer_cancel(a->loop, a->housekeeping);
+	if (a->pod_waits)
+		hmap_foreach(a->pod_waits, agent_free_wait, NULL);
+	hmap_free(a->pod_waits);
+	pods_free(a->pods);
+	containers_free(a->containers);
+	if (a->sigfd > 0)
+		close(a->sigfd);
+	loop_free(a->loop);
+	jbuf_free(&a->ev);
+}
+
+int agent_run(const struct config *cfg)
+{
+	struct agent a = {.cfg = cfg, .sigfd = -1};
+	struct jbuf fields;
+	int status = 0;
+
+	jbuf_init(&a.ev);
+	if (agent_start(&a) != 0) {
+		agent_stop(&a);
+		return 1;
+	}
+	jbuf_init(&fields);
+	jbuf_puts(&fields, "{");
+	jbuf_member_int(&fields, "containers", (int64_t)containers_count(a.containers));
+	jbuf_member_str(&fields, "k8s.node.name", cfg->node_name);
+	log_fields(LOG_INFO, fields.failed ? "" : fields.data + 1, "ready");
+	jbuf_free(&fields);
+	if (loop_run(a.loop) != 0) {
+		log_error("event loop: %s", strerror(errno));
+		status = 1;
+	}
+	agent_stop(&a);
+	return status;
+}

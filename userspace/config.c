@@ -1,0 +1,420 @@
+/* config.c: defaults, the JSON config file (cJSON) and the command line
+ * (getopt_long), one table of settings behind both. */
+#include "config.h"
+
+#include "log.h"
+#include "sink.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef GLIMPSE_VERSION
+#define GLIMPSE_VERSION "0.0.0-dev"
+#endif
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+enum config_type { CT_STRING, CT_BOOL, CT_INT, CT_SIZE, CT_LEVEL, CT_STRINGS };
+
+struct config_setting {
+	const char *name;   /* in the file; the flag is "--" + name with '_' -> '-' */
+	enum config_type type;
+	size_t offset;
+	int64_t scale;      /* CT_INT: file/flag units -> stored units */
+	int64_t min, max;   /* CT_INT and CT_SIZE, in file/flag units */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct config_setting config_settings[] = {
+	{"pods_log_dir", CT_STRING, OFF(pods_log_dir), 0, 0, 0,
+	 "CRI log files, <dir>/<ns>_<pod>_<uid>/<container>/<n>.log"},
+	{"kubelet_url", CT_STRING, OFF(kubelet_url), 0, 0, 0,
+	 "kubelet base URL; GET <url>/pods gives pod metadata"},
+	{"kubelet_token_file", CT_STRING, OFF(kubelet_token_file), 0, 0, 0,
+	 "bearer token for the kubelet (\"\" for none)"},
+	{"kubelet_ca_file", CT_STRING, OFF(kubelet_ca_file), 0, 0, 0,
+	 "CA bundle that signed the kubelet's certificate"},
+	{"kubelet_insecure", CT_BOOL, OFF(kubelet_insecure), 0, 0, 0,
+	 "do not verify the kubelet's certificate"},
+	{"kubelet_timeout_ms", CT_INT, OFF(kubelet_timeout_ms), 1, 100, 600000,
+	 "timeout of one GET /pods"},
+	{"node_name", CT_STRING, OFF(node_name), 0, 0, 0,
+	 "k8s.node.name of every event (default: $NODE_NAME, else the host name)"},
+	{"state_dir", CT_STRING, OFF(state_dir), 0, 0, 0, "where the agent keeps its state"},
+	{"output", CT_STRING, OFF(output), 0, 0, 0, "stdout or file:PATH"},
+	{"log_level", CT_LEVEL, OFF(log_level), 0, 0, 0, "debug, info, warn or error"},
+	{"max_line_size", CT_SIZE, OFF(max_line_size), 1, 1024, 16 * 1024 * 1024,
+	 "longest log message in one event; longer ones are split"},
+	{"metadata_wait_ms", CT_INT, OFF(metadata_wait_ms), 1, 0, 60000,
+	 "how long a new pod's lines wait for its metadata from the kubelet"},
+	{"pod_retention_s", CT_INT, OFF(pod_retention_ms), 1000, 0, 86400,
+	 "how long metadata of a pod gone from the kubelet is kept"},
+	{"rescan_interval_s", CT_INT, OFF(rescan_interval_ms), 1000, 1, 3600,
+	 "safety-net rescan of the pods log dir"},
+	{"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
+	 "runc state dirs to read container annotations from (file only)"},
+};
+
+#define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
+
+static char **config_str(struct config *cfg, const struct config_setting *s)
+{
+	return (char **)((char *)cfg + s->offset);
+}
+
+static int config_set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+void config_defaults(struct config *cfg)
+{
+	static const char *const roots[] = {"/run/runc", "/run/containerd/runc/k8s.io",
+					    "/run/docker/runtime-runc/moby"};
+	const char *node = getenv("NODE_NAME");
+	char host[HOST_NAME_MAX + 1] = "";
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->pods_log_dir = strdup("/var/log/pods");
+	cfg->kubelet_url = strdup("https://127.0.0.1:10250");
+	cfg->kubelet_token_file = strdup("/var/run/secrets/kubernetes.io/serviceaccount/token");
+	cfg->kubelet_ca_file = strdup("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+	cfg->kubelet_timeout_ms = 5000;
+	if (!node || !*node) {
+		gethostname(host, sizeof(host) - 1);
+		node = host;
+	}
+	cfg->node_name = strdup(node);
+	cfg->state_dir = strdup("/var/lib/glimpse");
+	cfg->output = strdup("stdout");
+	cfg->log_level = LOG_INFO;
+	cfg->max_line_size = 128 * 1024;
+	cfg->metadata_wait_ms = 1000;
+	cfg->pod_retention_ms = 300 * 1000;
+	cfg->rescan_interval_ms = 10 * 1000;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		cfg->runc_roots[cfg->n_runc_roots++] = strdup(roots[i]);
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (config_settings[i].type == CT_STRING)
+			free(*config_str(cfg, &config_settings[i]));
+	for (size_t i = 0; i < cfg->n_runc_roots; i++)
+		free(cfg->runc_roots[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Checks a string value of a setting that has rules beyond "a string". */
+static const char *config_check_string(const struct config_setting *s, const char *v)
+{
+	if (strcmp(s->name, "kubelet_url") == 0 && strncmp(v, "http://", 7) != 0 &&
+	    strncmp(v, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	if (strcmp(s->name, "output") == 0)
+		return sink_check_spec(v);
+	if ((strcmp(s->name, "pods_log_dir") == 0 || strcmp(s->name, "state_dir") == 0 ||
+	     strcmp(s->name, "node_name") == 0) &&
+	    !*v)
+		return "must not be empty";
+	if (strlen(v) >= PATH_MAX)
+		return "too long";
+	return NULL;
+}
+
+/* Sets s from its textual form (command line). */
+static int config_set_text(struct config *cfg, const struct config_setting *s, const char *v,
+			   char *err, size_t err_len)
+{
+	const char *why = NULL;
+	char *end;
+	long long n;
+
+	switch (s->type) {
+	case CT_STRING:
+		why = config_check_string(s, v);
+		if (!why)
+			return config_set_string(config_str(cfg, s), v);
+		break;
+	case CT_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(bool *)((char *)cfg + s->offset) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(bool *)((char *)cfg + s->offset) = false;
+		else
+			why = "expected true or false";
+		break;
+	case CT_LEVEL:
+		n = log_level_parse(v);
+		if (n < 0)
+			why = "expected debug, info, warn or error";
+		else
+			*(int *)((char *)cfg + s->offset) = (int)n;
+		break;
+	case CT_INT:
+	case CT_SIZE:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno || end == v || *end) {
+			why = "expected an integer";
+		} else if (n < s->min || n > s->max) {
+			snprintf(err, err_len, "%s: %lld is out of range %lld..%lld", s->name, n,
+				 (long long)s->min, (long long)s->max);
+			return -EINVAL;
+		} else if (s->type == CT_INT) {
+			*(int64_t *)((char *)cfg + s->offset) = n * s->scale;
+		} else {
+			*(size_t *)((char *)cfg + s->offset) = (size_t)n;
+		}
+		break;
+	case CT_STRINGS:
+		why = "can only be set in the config file";
+		break;
+	}
+	if (why) {
+		snprintf(err, err_len, "%s: \"%s\": %s", s->name, v, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int config_set_json(struct config *cfg, const struct config_setting *s, const cJSON *v,
+			   char *err, size_t err_len)
+{
+	char num[32];
+	const cJSON *item;
+
+	switch (s->type) {
+	case CT_STRING:
+	case CT_LEVEL:
+		if (!cJSON_IsString(v))
+			break;
+		return config_set_text(cfg, s, v->valuestring, err, err_len);
+	case CT_BOOL:
+		if (!cJSON_IsBool(v))
+			break;
+		*(bool *)((char *)cfg + s->offset) = cJSON_IsTrue(v);
+		return 0;
+	case CT_INT:
+	case CT_SIZE:
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+		    fabs(v->valuedouble) > 1e15) {
+			snprintf(err, err_len, "%s: expected an integer", s->name);
+			return -EINVAL;
+		}
+		snprintf(num, sizeof(num), "%.0f", v->valuedouble);
+		return config_set_text(cfg, s, num, err, err_len);
+	case CT_STRINGS:
+		if (!cJSON_IsArray(v))
+			break;
+		if (cJSON_GetArraySize(v) > CONFIG_MAX_RUNC_ROOTS) {
+			snprintf(err, err_len, "%s: at most %d entries", s->name,
+				 CONFIG_MAX_RUNC_ROOTS);
+			return -EINVAL;
+		}
+		cJSON_ArrayForEach(item, v)
+		{
+			if (!cJSON_IsString(item) || item->valuestring[0] != '/') {
+				snprintf(err, err_len, "%s: expected absolute paths", s->name);
+				return -EINVAL;
+			}
+		}
+		for (size_t i = 0; i < cfg->n_runc_roots; i++)
+			free(cfg->runc_roots[i]);
+		cfg->n_runc_roots = 0;
+		cJSON_ArrayForEach(item, v)
+		{
+			cfg->runc_roots[cfg->n_runc_roots] = strdup(item->valuestring);
+			if (!cfg->runc_roots[cfg->n_runc_roots])
+				return -ENOMEM;
+			cfg->n_runc_roots++;
+		}
+		return 0;
+	}
+	snprintf(err, err_len, "%s: expected %s", s->name,
+		 s->type == CT_BOOL	   ? "true or false"
+		 : s->type == CT_STRINGS ? "an array of strings"
+					 : "a string");
+	return -EINVAL;
+}
+
+static const struct config_setting *config_find(const char *name)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (strcmp(config_settings[i].name, name) == 0)
+			return &config_settings[i];
+	return NULL;
+}
+
+int config_apply_json(struct config *cfg, const char *json, size_t len, char *err, size_t err_len)
+{
+	cJSON *root = cJSON_ParseWithLength(json, len), *item;
+	int ret = 0;
+
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		snprintf(err, err_len, "not valid JSON (near byte %td)",
+			 at && at >= json && at <= json + len ? at - json : (ptrdiff_t)0);
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, err_len, "expected a JSON object of settings");
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, root)
+	{
+		const struct config_setting *s = config_find(item->string);
+		if (!s) {
+			snprintf(err, err_len, "%s: unknown setting", item->string);
+			ret = -EINVAL;
+			break;
+		}
+		ret = config_set_json(cfg, s, item, err, err_len);
+		if (ret)
+			break;
+	}
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int config_read_file(struct config *cfg, const char *path)
+{
+	char err[512];
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t len;
+	int ret;
+
+	if (!f) {
+		fprintf(stderr, "glimpse: config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0 || st.st_size > CONFIG_FILE_MAX) {
+		fprintf(stderr, "glimpse: config %s: larger than %d bytes\n", path,
+			CONFIG_FILE_MAX);
+		fclose(f);
+		return -1;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		fclose(f);
+		return -1;
+	}
+	len = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	ret = config_apply_json(cfg, buf, len, err, sizeof(err));
+	free(buf);
+	if (ret) {
+		fprintf(stderr, "glimpse: config %s: %s\n", path, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void config_usage(FILE *out)
+{
+	fprintf(out, "usage: glimpse [--config FILE] [--OPTION VALUE]...\n\n"
+		     "Collects the logs and lifecycle of every container on this Kubernetes node,\n"
+		     "enriched with pod metadata from the kubelet, as JSON lines.\n\n"
+		     "  --config FILE            JSON file of settings (same names, with '_')\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct config_setting *s = &config_settings[i];
+		char flag[64];
+		if (s->type == CT_STRINGS)
+			continue;
+		snprintf(flag, sizeof(flag), "--%s%s", s->name, s->type == CT_BOOL ? "" : " V");
+		for (char *p = flag; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(out, "  %-24s %s\n", flag, s->help);
+	}
+	fprintf(out, "  --help                   this text\n"
+		     "  --version                the version\n");
+}
+
+enum config_action config_load(struct config *cfg, int argc, char **argv)
+{
+	struct option opts[N_SETTINGS + 4];
+	char names[N_SETTINGS][64];
+	const char *config_file = NULL;
+	size_t n = 0;
+	int c, idx;
+
+	config_defaults(cfg);
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct config_setting *s = &config_settings[i];
+		if (s->type == CT_STRINGS)
+			continue;
+		snprintf(names[i], sizeof(names[i]), "%s", s->name);
+		for (char *p = names[i]; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		opts[n++] = (struct option){names[i], s->type == CT_BOOL ? optional_argument
+									 : required_argument,
+					    NULL, 1000 + (int)i};
+	}
+	opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+	opts[n] = (struct option){0};
+
+	/* first pass: --config, --help, --version and unknown options */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
+		if (c == 'c') {
+			config_file = optarg;
+		} else if (c == 'h') {
+			config_usage(stdout);
+			return CONFIG_EXIT_OK;
+		} else if (c == 'V') {
+			printf("glimpse %s\n", GLIMPSE_VERSION);
+			return CONFIG_EXIT_OK;
+		} else if (c == '?' || c == ':') {
+			fprintf(stderr, "glimpse: %s: %s (see --help)\n", argv[optind - 1],
+				c == ':' ? "needs a value" : "unknown option");
+			return CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "glimpse: %s: unexpected argument (see --help)\n", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	if (config_file && config_read_file(cfg, config_file) != 0)
+		return CONFIG_ERROR;
+	/* second pass: the command line wins over the file */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
+		char err[512];
+		const struct config_setting *s;
+		if (c < 1000)
+			continue;
+		s = &config_settings[c - 1000];
+		if (config_set_text(cfg, s, s->type == CT_BOOL && !optarg ? "true" : optarg, err,
+				    sizeof(err)) != 0) {
+			fprintf(stderr, "glimpse: --%s\n", err);
+			return CONFIG_ERROR;
+		}
+	}
+	return CONFIG_RUN;
+}

@@ -1,0 +1,49 @@
+/* config.h: the agent's settings, from defaults, then the JSON config file,
+ * then the command line. Every setting has the same name in both places
+ * (--kubelet-url on the command line is "kubelet_url" in the file). */
+#ifndef GLIMPSE_CONFIG_H
+#define GLIMPSE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_RUNC_ROOTS 8
+
+struct config {
+	char *pods_log_dir;
+	char *kubelet_url;
+	char *kubelet_token_file;
+	char *kubelet_ca_file;
+	bool kubelet_insecure;
+	int64_t kubelet_timeout_ms;
+	char *node_name;
+	char *state_dir;
+	char *output;
+	int log_level;
+	size_t max_line_size;
+	int64_t metadata_wait_ms;
+	int64_t pod_retention_ms;
+	int64_t rescan_interval_ms;
+	char *runc_roots[CONFIG_MAX_RUNC_ROOTS];
+	size_t n_runc_roots;
+};
+
+enum config_action {
+	CONFIG_RUN,     /* run the agent */
+	CONFIG_EXIT_OK, /* --help or --version was printed */
+	CONFIG_ERROR,   /* a bad setting was reported */
+};
+
+/* Fills cfg from defaults, the config file named by --config and the command
+ * line, reporting a bad key or value by name with the reason on stderr. */
+enum config_action config_load(struct config *cfg, int argc, char **argv);
+
+/* Applies one JSON document (the config file's content) over cfg. Returns 0,
+ * or -EINVAL with a message "<key>: <reason>" in err. */
+int config_apply_json(struct config *cfg, const char *json, size_t len, char *err, size_t err_len);
+
+void config_defaults(struct config *cfg);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,82 @@
+/* pods.h: the pods cache, filled from the kubelet's GET /pods (a v1 PodList).
+ *
+ * Pods are kept by UID. A pod that disappears from /pods keeps its metadata for
+ * the retention time, so the last lines of a finished Job are still enriched.
+ * The cache never blocks and never does I/O: kubelet.c fetches, this parses.
+ */
+#ifndef GLIMPSE_PODS_H
+#define GLIMPSE_PODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pod_kv {
+	char *key;
+	char *value;
+};
+
+struct pod_container {
+	char *name;
+	char *id;      /* containerStatuses[].containerID without "<runtime>://", or NULL */
+	char *runtime; /* the "<runtime>" of containerID ("containerd", "cri-o", "docker"), or NULL */
+	char *image;   /* status image, else the spec's image, or NULL */
+	int restart_count;
+	bool init;      /* from spec.initContainers */
+	char *last_id;  /* lastState.terminated.containerID without prefix, or NULL */
+};
+
+struct pod {
+	char *uid;
+	char *name;
+	char *namespace_name;
+	char *node_name; /* spec.nodeName, or NULL */
+	char *qos_class; /* status.qosClass, or NULL */
+	/* The owner chain as far as metadata tells it; NULL when not known.
+	 * job: owner kind Job. cronjob: the Job's name minus its "-<digits>" suffix
+	 * when the Job name has that CronJob form and labels do not say otherwise.
+	 * deployment: a ReplicaSet owner's name minus the pod-template-hash label.
+	 * replicaset, statefulset, daemonset: owner of that kind. */
+	char *job_name;
+	char *cronjob_name;
+	char *deployment_name;
+	char *replicaset_name;
+	char *statefulset_name;
+	char *daemonset_name;
+	struct pod_kv *labels;
+	size_t n_labels;
+	struct pod_kv *annotations;
+	size_t n_annotations;
+	struct pod_container *containers; /* init containers, then containers, then ephemeral */
+	size_t n_containers;
+	int64_t last_seen_ms; /* the last update whose PodList held this pod */
+};
+
+struct pods;
+
+struct pods *pods_new(int64_t retention_ms);
+void pods_free(struct pods *pods);
+
+/* Parses one PodList document and merges it into the cache: pods in it are
+ * added or replaced (last_seen_ms = now_ms); pods not in it are left to expire.
+ * Items that lack metadata.uid, name or namespace are skipped and counted in
+ * *skipped (may be NULL). Returns the number of pods taken, or -EINVAL when the
+ * document is not JSON or not a PodList (no "items" array), with *err set to a
+ * static English reason; -ENOMEM on allocation failure. The cache is left as
+ * it was on error. */
+int pods_update(struct pods *pods, const char *json, size_t len, int64_t now_ms, size_t *skipped,
+		const char **err);
+
+/* The cached pod with this UID, or NULL. Valid until the next pods_update or pods_expire. */
+const struct pod *pods_lookup(const struct pods *pods, const char *uid);
+
+/* Drops pods not seen for longer than the retention time. Returns how many. */
+size_t pods_expire(struct pods *pods, int64_t now_ms);
+size_t pods_count(const struct pods *pods);
+
+/* The container of that name (any kind), or NULL. */
+const struct pod_container *pod_container_by_name(const struct pod *pod, const char *name);
+/* The container whose current or last id is id (no runtime prefix), or NULL. */
+const struct pod_container *pod_container_by_id(const struct pod *pod, const char *id);
+
+#endif

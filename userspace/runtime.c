@@ -1,0 +1,150 @@
+/* runtime.c: the Kubernetes identity of a container from its runtime's state
+ * (see runtime.h). */
+#include "runtime.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void runtime_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool runtime_is(const char *key, size_t key_len, const char *want)
+{
+	return strlen(want) == key_len && memcmp(key, want, key_len) == 0;
+}
+
+/* Applies one annotation to out. */
+static void runtime_annotation(struct runtime_info *out, const char *key, size_t key_len,
+			       const char *value)
+{
+	size_t vlen = strlen(value);
+
+	if (runtime_is(key, key_len, "io.kubernetes.container.name") ||
+	    runtime_is(key, key_len, "io.kubernetes.cri.container-name")) {
+		runtime_copy(out->name, sizeof(out->name), value, vlen);
+		if (strcmp(value, "POD") == 0)
+			out->sandbox = true;
+	} else if (runtime_is(key, key_len, "io.kubernetes.pod.uid") ||
+		   runtime_is(key, key_len, "io.kubernetes.cri.sandbox-uid")) {
+		runtime_copy(out->pod_uid, sizeof(out->pod_uid), value, vlen);
+	} else if (runtime_is(key, key_len, "io.kubernetes.pod.name") ||
+		   runtime_is(key, key_len, "io.kubernetes.cri.sandbox-name")) {
+		runtime_copy(out->pod_name, sizeof(out->pod_name), value, vlen);
+	} else if (runtime_is(key, key_len, "io.kubernetes.pod.namespace") ||
+		   runtime_is(key, key_len, "io.kubernetes.cri.sandbox-namespace")) {
+		runtime_copy(out->pod_namespace, sizeof(out->pod_namespace), value, vlen);
+	} else if (runtime_is(key, key_len, "io.kubernetes.cri-o.LogPath")) {
+		runtime_copy(out->log_path, sizeof(out->log_path), value, vlen);
+	} else if (runtime_is(key, key_len, "io.kubernetes.cri-o.ContainerType") ||
+		   runtime_is(key, key_len, "io.kubernetes.cri.container-type")) {
+		out->sandbox = strcmp(value, "sandbox") == 0;
+	} else if (runtime_is(key, key_len, "io.kubernetes.docker.type")) {
+		out->sandbox = strcmp(value, "podsandbox") == 0;
+	}
+}
+
+int runtime_parse_state(const char *json, size_t len, struct runtime_info *out)
+{
+	cJSON *root = cJSON_ParseWithLength(json, len), *item;
+	const cJSON *labels, *annotations;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "init_process_pid");
+	if (cJSON_IsNumber(item) && item->valuedouble > 0 && item->valuedouble < 1 << 30)
+		out->init_pid = (int)item->valuedouble;
+	/* runc state.json: config.labels = ["key=value", …] */
+	labels = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "config"),
+						  "labels");
+	cJSON_ArrayForEach(item, labels)
+	{
+		const char *s = cJSON_GetStringValue(item), *eq;
+		if (s && (eq = strchr(s, '=')) != NULL)
+			runtime_annotation(out, s, (size_t)(eq - s), eq + 1);
+	}
+	/* OCI config.json: annotations = {"key": "value"} */
+	annotations = cJSON_GetObjectItemCaseSensitive(root, "annotations");
+	cJSON_ArrayForEach(item, annotations)
+	{
+		const char *v = cJSON_GetStringValue(item);
+		if (v && item->string)
+			runtime_annotation(out, item->string, strlen(item->string), v);
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+static int runtime_read(const char *path, char **buf_out, size_t *len_out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > RUNTIME_STATE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*buf_out = buf;
+	*len_out = len;
+	return 0;
+}
+
+int runtime_lookup(const char *const *roots, size_t n_roots, const char *container_id,
+		   struct runtime_info *out)
+{
+	char path[4096];
+
+	/* container ids come from cgroup paths: refuse anything that could walk */
+	if (!*container_id || strchr(container_id, '/') || strcmp(container_id, "..") == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n_roots; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		int err;
+
+		if (snprintf(path, sizeof(path), "%s/%s/state.json", roots[i], container_id) >=
+		    (int)sizeof(path))
+			continue;
+		err = runtime_read(path, &buf, &len);
+		if (err == -ENOENT || err == -ENOTDIR)
+			continue;
+		if (err)
+			return err;
+		err = runtime_parse_state(buf, len, out);
+		free(buf);
+		return err;
+	}
+	return -ENOENT;
+}

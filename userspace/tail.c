@@ -1,0 +1,799 @@
+/* tail.c: see tail.h.
+ *
+ * Watches are nodes of three kinds (the pods dir, a pod dir, a container dir)
+ * found by inotify watch descriptor. Files are found by path. A file with
+ * bytes to read sits on the pending list; an eventfd keeps the loop awake
+ * while that list is not empty, and each file reads at most read_budget bytes
+ * per turn so one busy file cannot starve the rest.
+ */
+#include "tail.h"
+
+#include "hmap.h"
+#include "log.h"
+#include "loop.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAIL_READ_CHUNK  65536
+#define TAIL_HEADER_ROOM 64 /* a CRI line's time, stream and tag before the message */
+#define TAIL_TICK_MS     250
+
+enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER };
+
+struct tail_watch {
+	enum tail_watch_kind kind;
+	int wd;
+	char *path;
+	/* pod and container dirs */
+	char namespace_name[TAIL_NAME_MAX + 1];
+	char pod_name[TAIL_NAME_MAX + 1];
+	char pod_uid[TAIL_NAME_MAX + 1];
+	char container_name[TAIL_NAME_MAX + 1];
+};
+
+struct tail_fstate {
+	struct tail_file pub;
+	char *path;
+	int fd;
+	char *carry; /* bytes of an unfinished line */
+	size_t carry_len, carry_cap;
+	bool in_piece;     /* the next piece continues a split line */
+	bool pending;      /* on the pending list */
+	bool readable;     /* may have unread bytes */
+	bool unlinked;     /* deleted or renamed away */
+	int64_t unlinked_ms;
+	int64_t idle_since_ms; /* the last time a read found nothing, while unlinked */
+	off_t offset;
+	struct tail_fstate *next_pending;
+};
+
+struct tail {
+	struct loop *loop;
+	struct tail_options opts;
+	struct tail_callbacks cb;
+	void *ctx;
+	int ifd, kick_fd;
+	bool kicked;
+	bool root_ok;
+	struct hmap *watches;     /* wd -> tail_watch */
+	struct hmap *watch_paths; /* dir path -> tail_watch */
+	struct hmap *files;       /* path -> tail_fstate */
+	struct tail_fstate *pending_head, *pending_tail;
+	struct loop_timer *tick;
+	int64_t next_rescan_ms;
+	char *rbuf;
+	struct tail_stats stats;
+};
+
+static void tail_rescan(struct tail *t, bool at_start);
+
+static void tail_kick(struct tail *t)
+{
+	uint64_t one = 1;
+
+	if (t->kicked)
+		return;
+	if (write(t->kick_fd, &one, sizeof(one)) == sizeof(one))
+		t->kicked = true;
+}
+
+static void tail_make_pending(struct tail *t, struct tail_fstate *f)
+{
+	f->readable = true;
+	if (f->pending)
+		return;
+	f->pending = true;
+	f->next_pending = NULL;
+	if (t->pending_tail)
+		t->pending_tail->next_pending = f;
+	else
+		t->pending_head = f;
+	t->pending_tail = f;
+	tail_kick(t);
+}
+
+/* "<namespace>_<pod>_<uid>": Kubernetes names cannot hold '_', so two of them. */
+static bool tail_parse_pod_dir(const char *name, struct tail_watch *w)
+{
+	const char *a = strchr(name, '_'), *b = a ? strchr(a + 1, '_') : NULL;
+	size_t ns_len, pod_len, uid_len;
+
+	if (!a || !b || strchr(b + 1, '_'))
+		return false;
+	ns_len = (size_t)(a - name);
+	pod_len = (size_t)(b - a - 1);
+	uid_len = strlen(b + 1);
+	if (!ns_len || !pod_len || !uid_len || ns_len > TAIL_NAME_MAX || pod_len > TAIL_NAME_MAX ||
+	    uid_len > TAIL_NAME_MAX)
+		return false;
+	memcpy(w->namespace_name, name, ns_len);
+	w->namespace_name[ns_len] = '\0';
+	memcpy(w->pod_name, a + 1, pod_len);
+	w->pod_name[pod_len] = '\0';
+	memcpy(w->pod_uid, b + 1, uid_len + 1);
+	return true;
+}
+
+/* "<restart>.log" with a decimal restart count. */
+static bool tail_parse_log_name(const char *name, int *restart)
+{
+	const char *p = name;
+	long v = 0;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9') {
+		v = v * 10 + (*p - '0');
+		if (v > INT_MAX)
+			return false;
+		p++;
+	}
+	if (strcmp(p, ".log") != 0)
+		return false;
+	*restart = (int)v;
+	return true;
+}
+
+static struct tail_watch *tail_add_watch(struct tail *t, const char *path, enum tail_watch_kind kind,
+					 const struct tail_watch *ids)
+{
+	uint32_t mask = IN_ONLYDIR | IN_DELETE_SELF | IN_MOVE_SELF | IN_CREATE | IN_MOVED_TO;
+	struct tail_watch *w = hmap_get(t->watch_paths, path, strlen(path));
+	int wd;
+
+	if (w)
+		return w;
+	if (kind == TAIL_WATCH_CONTAINER)
+		mask |= IN_MODIFY | IN_DELETE | IN_MOVED_FROM;
+	wd = inotify_add_watch(t->ifd, path, mask);
+	if (wd < 0) {
+		if (errno != ENOENT)
+			log_warn("tail: watch %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	w = hmap_get(t->watches, &wd, sizeof(wd));
+	if (w) /* the same directory under another name */
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		inotify_rm_watch(t->ifd, wd);
+		return NULL;
+	}
+	if (ids)
+		*w = *ids;
+	w->kind = kind;
+	w->wd = wd;
+	w->path = strdup(path);
+	if (!w->path || hmap_put(t->watches, &w->wd, sizeof(w->wd), w) != 0 ||
+	    hmap_put(t->watch_paths, w->path, strlen(w->path), w) != 0) {
+		hmap_del(t->watches, &w->wd, sizeof(w->wd));
+		inotify_rm_watch(t->ifd, wd);
+		free(w->path);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void tail_drop_watch(struct tail *t, int wd)
+{
+	struct tail_watch *w = hmap_del(t->watches, &wd, sizeof(wd));
+
+	if (!w)
+		return;
+	if (hmap_get(t->watch_paths, w->path, strlen(w->path)) == w)
+		hmap_del(t->watch_paths, w->path, strlen(w->path));
+	if (w->kind == TAIL_WATCH_ROOT)
+		t->root_ok = false;
+	free(w->path);
+	free(w);
+}
+
+static int64_t tail_birth_ns(int fd, bool *known)
+{
+	struct statx stx;
+	struct timespec now;
+
+	*known = false;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*known = true;
+	return ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) -
+	       ((int64_t)stx.stx_btime.tv_sec * 1000000000 + stx.stx_btime.tv_nsec);
+}
+
+static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name,
+			   bool at_start)
+{
+	char path[PATH_MAX];
+	struct tail_fstate *f;
+	int restart, fd, n;
+
+	if (!tail_parse_log_name(name, &restart))
+		return;
+	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	f = hmap_get(t->files, path, (size_t)n);
+	if (f && !f->unlinked)
+		return;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			t->stats.open_errors++;
+			log_warn("tail: open %s: %s", path, strerror(errno));
+		}
+		return;
+	}
+	if (f) /* a new file under the name of one still draining: keep both */
+		hmap_del(t->files, path, (size_t)n);
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(path)) || hmap_put(t->files, f->path, (size_t)n, f) != 0) {
+		if (f)
+			free(f->path);
+		free(f);
+		close(fd);
+		t->stats.open_errors++;
+		log_error("tail: open %s: out of memory", path);
+		return;
+	}
+	f->fd = fd;
+	f->pub.path = f->path;
+	memcpy(f->pub.namespace_name, cdir->namespace_name, sizeof(f->pub.namespace_name));
+	memcpy(f->pub.pod_name, cdir->pod_name, sizeof(f->pub.pod_name));
+	memcpy(f->pub.pod_uid, cdir->pod_uid, sizeof(f->pub.pod_uid));
+	memcpy(f->pub.container_name, cdir->container_name, sizeof(f->pub.container_name));
+	f->pub.restart = restart;
+	f->pub.open_ns = loop_now_ns();
+	f->pub.create_to_open_ns = tail_birth_ns(fd, &f->pub.create_known);
+	f->pub.existed_at_start = at_start;
+	t->stats.files_opened++;
+	t->stats.files_open++;
+	log_debug("tail: opened %s", path);
+	t->cb.opened(t->ctx, &f->pub);
+	tail_make_pending(t, f);
+}
+
+static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir, bool at_start)
+{
+	DIR *d = opendir(cdir->path);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+			tail_open_file(t, cdir, de->d_name, at_start);
+	closedir(d);
+}
+
+static void tail_add_container_dir(struct tail *t, const struct tail_watch *pod, const char *name,
+				   bool at_start)
+{
+	char path[PATH_MAX];
+	struct tail_watch ids = *pod, *w;
+	size_t n = strlen(name);
+
+	if (name[0] == '.' || n > TAIL_NAME_MAX ||
+	    snprintf(path, sizeof(path), "%s/%s", pod->path, name) >= (int)sizeof(path))
+		return;
+	memcpy(ids.container_name, name, n + 1);
+	w = tail_add_watch(t, path, TAIL_WATCH_CONTAINER, &ids);
+	if (w)
+		tail_scan_container_dir(t, w, at_start);
+}
+
+static void tail_add_pod_dir(struct tail *t, const char *name, bool at_start)
+{
+	char path[PATH_MAX];
+	struct tail_watch ids = {0}, *w;
+	struct dirent *de;
+	DIR *d;
+
+	if (!tail_parse_pod_dir(name, &ids) ||
+	    snprintf(path, sizeof(path), "%s/%s", t->opts.pods_dir, name) >= (int)sizeof(path))
+		return;
+	w = tail_add_watch(t, path, TAIL_WATCH_POD, &ids);
+	if (!w)
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+			tail_add_container_dir(t, w, de->d_name, at_start);
+	closedir(d);
+}
+
+static void tail_close_file(struct tail *t, struct tail_fstate *f)
+{
+	if (f->carry_len) {
+		t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len,
+			   TAIL_PIECE_UNTERMINATED | (f->in_piece ? TAIL_PIECE_CONT : 0));
+		f->carry_len = 0;
+	}
+	t->cb.closed(t->ctx, &f->pub);
+	if (hmap_get(t->files, f->path, strlen(f->path)) == f)
+		hmap_del(t->files, f->path, strlen(f->path));
+	close(f->fd);
+	t->stats.files_closed++;
+	t->stats.files_open--;
+	if (f->unlinked)
+		t->stats.files_deleted_open--;
+	log_debug("tail: closed %s", f->path);
+	free(f->carry);
+	free(f->path);
+	free(f);
+}
+
+static bool tail_carry(struct tail_fstate *f, const char *data, size_t len)
+{
+	if (f->carry_cap - f->carry_len < len) {
+		size_t cap = f->carry_cap ? f->carry_cap : 4096;
+		char *nb;
+		while (cap - f->carry_len < len)
+			cap *= 2;
+		nb = realloc(f->carry, cap);
+		if (!nb)
+			return false;
+		f->carry = nb;
+		f->carry_cap = cap;
+	}
+	memcpy(f->carry + f->carry_len, data, len);
+	f->carry_len += len;
+	return true;
+}
+
+/* Hands over complete lines of data (plus what was carried) and carries the rest. */
+static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, size_t len)
+{
+	size_t limit = t->opts.max_line + TAIL_HEADER_ROOM;
+
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) : len;
+		unsigned flags = f->in_piece ? TAIL_PIECE_CONT : 0;
+
+		if (f->carry_len + take > limit) {
+			/* too long: hand over a piece of exactly limit bytes */
+			size_t room = limit - f->carry_len;
+			if (!tail_carry(f, data, room)) {
+				room = 0;
+			}
+			t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len, flags | TAIL_PIECE_MORE);
+			t->stats.lines_split++;
+			f->carry_len = 0;
+			f->in_piece = true;
+			data += room;
+			len -= room;
+			continue;
+		}
+		if (!nl) {
+			if (!tail_carry(f, data, len)) {
+				/* out of memory: hand the piece over rather than lose it */
+				t->cb.line(t->ctx, &f->pub, data, len, flags | TAIL_PIECE_MORE);
+				f->in_piece = true;
+			}
+			return;
+		}
+		if (f->carry_len) {
+			if (tail_carry(f, data, take)) {
+				t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len, flags);
+			} else {
+				t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len,
+					   flags | TAIL_PIECE_MORE);
+				t->cb.line(t->ctx, &f->pub, data, take, TAIL_PIECE_CONT);
+			}
+			f->carry_len = 0;
+		} else {
+			t->cb.line(t->ctx, &f->pub, data, take, flags);
+		}
+		t->stats.lines_read++;
+		f->in_piece = false;
+		data += take + 1;
+		len -= take + 1;
+	}
+}
+
+/* Reads up to the budget. Returns true when the file has more to read now. */
+static bool tail_read_file(struct tail *t, struct tail_fstate *f)
+{
+	size_t budget = t->opts.read_budget;
+	struct stat st;
+
+	if (fstat(f->fd, &st) == 0 && st.st_size < f->offset) {
+		t->stats.truncations++;
+		log_warn("tail: %s shrank from %lld to %lld bytes (truncated); reading from 0",
+			 f->path, (long long)f->offset, (long long)st.st_size);
+		lseek(f->fd, 0, SEEK_SET);
+		f->offset = 0;
+		f->carry_len = 0;
+		f->in_piece = false;
+	}
+	while (budget > 0) {
+		ssize_t n = read(f->fd, t->rbuf, TAIL_READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno != EAGAIN) {
+				t->stats.read_errors++;
+				log_warn("tail: read %s: %s", f->path, strerror(errno));
+			}
+			f->readable = false;
+			return false;
+		}
+		if (n == 0) {
+			f->readable = false;
+			return false;
+		}
+		f->offset += n;
+		f->idle_since_ms = 0;
+		t->stats.bytes_read += (uint64_t)n;
+		tail_split(t, f, t->rbuf, (size_t)n);
+		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+	}
+	return true;
+}
+
+static void tail_process_pending(struct tail *t)
+{
+	struct tail_fstate *head = t->pending_head;
+
+	t->pending_head = t->pending_tail = NULL;
+	while (head) {
+		struct tail_fstate *f = head;
+		head = f->next_pending;
+		f->pending = false;
+		if (!t->cb.ready(t->ctx, &f->pub))
+			continue; /* stays readable; woken later */
+		if (tail_read_file(t, f))
+			tail_make_pending(t, f);
+	}
+}
+
+static void tail_kicked(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct tail *t = arg;
+	uint64_t v;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("tail: eventfd: %s", strerror(errno));
+	t->kicked = false;
+	tail_process_pending(t);
+}
+
+static void tail_mark_unlinked(struct tail *t, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct tail_fstate *f;
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	f = hmap_get(t->files, path, (size_t)n);
+	if (!f || f->unlinked)
+		return;
+	f->unlinked = true;
+	f->unlinked_ms = loop_now_ms();
+	t->stats.files_deleted_open++;
+	tail_make_pending(t, f);
+}
+
+static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
+{
+	struct tail_watch *w;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		t->stats.inotify_overflows++;
+		log_warn("tail: inotify queue overflowed; rescanning %s", t->opts.pods_dir);
+		tail_rescan(t, false);
+		return;
+	}
+	w = hmap_get(t->watches, &ev->wd, sizeof(ev->wd));
+	if (!w)
+		return;
+	if (ev->mask & IN_IGNORED) {
+		tail_drop_watch(t, ev->wd);
+		return;
+	}
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+		inotify_rm_watch(t->ifd, ev->wd);
+		return;
+	}
+	if (!ev->len)
+		return;
+	switch (w->kind) {
+	case TAIL_WATCH_ROOT:
+		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+			tail_add_pod_dir(t, ev->name, false);
+		break;
+	case TAIL_WATCH_POD:
+		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+			tail_add_container_dir(t, w, ev->name, false);
+		break;
+	case TAIL_WATCH_CONTAINER:
+		if (ev->mask & IN_ISDIR)
+			break;
+		if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+			tail_open_file(t, w, ev->name, false);
+		} else if (ev->mask & IN_MODIFY) {
+			char path[PATH_MAX];
+			int n = snprintf(path, sizeof(path), "%s/%s", w->path, ev->name);
+			struct tail_fstate *f =
+				n > 0 && (size_t)n < sizeof(path)
+					? hmap_get(t->files, path, (size_t)n)
+					: NULL;
+			if (f)
+				tail_make_pending(t, f);
+			else
+				tail_open_file(t, w, ev->name, false);
+		} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+			tail_mark_unlinked(t, w->path, ev->name);
+		}
+		break;
+	}
+}
+
+static void tail_inotify_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct tail *t = arg;
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	(void)loop;
+	(void)events;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			tail_inotify_event(t, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	/* read what the new files hold before the loop sleeps */
+	tail_process_pending(t);
+}
+
+static void tail_watch_root(struct tail *t)
+{
+	struct stat st;
+
+	if (t->root_ok)
+		return;
+	if (stat(t->opts.pods_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    access(t->opts.pods_dir, R_OK | X_OK) != 0) {
+		log_error("tail: pods log dir %s: %s; retrying every %lld ms", t->opts.pods_dir,
+			  stat(t->opts.pods_dir, &st) != 0 ? strerror(errno)
+			  : !S_ISDIR(st.st_mode)	   ? "not a directory"
+						   : strerror(EACCES),
+			  (long long)t->opts.rescan_ms);
+		return;
+	}
+	if (tail_add_watch(t, t->opts.pods_dir, TAIL_WATCH_ROOT, NULL))
+		t->root_ok = true;
+}
+
+static void tail_rescan(struct tail *t, bool at_start)
+{
+	DIR *d;
+	struct dirent *de;
+
+	t->stats.rescans++;
+	tail_watch_root(t);
+	if (!t->root_ok)
+		return;
+	d = opendir(t->opts.pods_dir);
+	if (!d) {
+		log_error("tail: read pods log dir %s: %s", t->opts.pods_dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+			tail_add_pod_dir(t, de->d_name, at_start);
+	closedir(d);
+}
+
+struct tail_tick_ctx {
+	struct tail *t;
+	int64_t now_ms;
+	struct tail_fstate *to_close;
+	const char *wake_uid;
+};
+
+static bool tail_tick_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail_tick_ctx *x = arg;
+	struct tail_fstate *f = value;
+
+	(void)key;
+	(void)key_len;
+	if (f->readable) {
+		tail_make_pending(x->t, f);
+		return false;
+	}
+	if (f->unlinked) {
+		if (!f->idle_since_ms)
+			f->idle_since_ms = x->now_ms;
+		if (x->now_ms - f->unlinked_ms >= x->t->opts.deleted_grace_ms &&
+		    x->now_ms - f->idle_since_ms >= x->t->opts.deleted_grace_ms && !f->pending) {
+			f->next_pending = x->to_close;
+			x->to_close = f;
+		} else {
+			tail_make_pending(x->t, f); /* a renamed file may still grow */
+		}
+	}
+	return false;
+}
+
+static void tail_tick(struct loop *loop, void *arg)
+{
+	struct tail *t = arg;
+	struct tail_tick_ctx x = {.t = t, .now_ms = loop_now_ms()};
+
+	t->tick = loop_timer_add(loop, TAIL_TICK_MS, tail_tick, t);
+	hmap_foreach(t->files, tail_tick_visit, &x);
+	while (x.to_close) {
+		struct tail_fstate *f = x.to_close;
+		x.to_close = f->next_pending;
+		tail_close_file(t, f);
+	}
+	if (x.now_ms >= t->next_rescan_ms) {
+		t->next_rescan_ms = x.now_ms + t->opts.rescan_ms;
+		tail_rescan(t, false);
+	}
+}
+
+int tail_open(struct tail **out, struct loop *loop, const struct tail_options *opts,
+	      const struct tail_callbacks *cb, void *ctx)
+{
+	struct tail *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->loop = loop;
+	t->opts = *opts;
+	t->cb = *cb;
+	t->ctx = ctx;
+	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	t->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t->watches = hmap_new();
+	t->watch_paths = hmap_new();
+	t->files = hmap_new();
+	t->rbuf = malloc(TAIL_READ_CHUNK);
+	if (t->ifd < 0 || t->kick_fd < 0) {
+		err = -errno;
+		log_error("tail: inotify/eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	err = -ENOMEM;
+	if (!t->watches || !t->watch_paths || !t->files || !t->rbuf)
+		goto fail;
+	err = loop_add_fd(loop, t->ifd, EPOLLIN, tail_inotify_readable, t);
+	if (!err)
+		err = loop_add_fd(loop, t->kick_fd, EPOLLIN, tail_kicked, t);
+	if (err)
+		goto fail;
+	t->tick = loop_timer_add(loop, TAIL_TICK_MS, tail_tick, t);
+	t->next_rescan_ms = loop_now_ms() + t->opts.rescan_ms;
+	tail_rescan(t, true);
+	*out = t;
+	return 0;
+fail:
+	tail_close(t);
+	return err;
+}
+
+static bool tail_free_file(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail *t = arg;
+	struct tail_fstate *f = value;
+
+	(void)key;
+	(void)key_len;
+	t->cb.closed(t->ctx, &f->pub);
+	close(f->fd);
+	free(f->carry);
+	free(f->path);
+	free(f);
+	return true;
+}
+
+static bool tail_free_watch(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail_watch *w = value;
+
+	(void)key;
+	(void)key_len;
+	(void)arg;
+	free(w->path);
+	free(w);
+	return true;
+}
+
+void tail_close(struct tail *t)
+{
+	if (!t)
+		return;
+	if (t->tick)
+		loop_timer_cancel(t->loop, t->tick);
+	if (t->files)
+		hmap_foreach(t->files, tail_free_file, t);
+	if (t->watches)
+		hmap_foreach(t->watches, tail_free_watch, t);
+	hmap_free(t->files);
+	hmap_free(t->watches);
+	hmap_free(t->watch_paths);
+	if (t->ifd >= 0) {
+		loop_del_fd(t->loop, t->ifd);
+		close(t->ifd);
+	}
+	if (t->kick_fd >= 0) {
+		loop_del_fd(t->loop, t->kick_fd);
+		close(t->kick_fd);
+	}
+	free(t->rbuf);
+	free(t);
+}
+
+void tail_pod_hint(struct tail *t, const char *uid)
+{
+	size_t uid_len = strlen(uid);
+	struct dirent *de;
+	DIR *d;
+
+	if (!t->root_ok || !uid_len)
+		return;
+	d = opendir(t->opts.pods_dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n > uid_len + 1 && de->d_name[n - uid_len - 1] == '_' &&
+		    strcmp(de->d_name + n - uid_len, uid) == 0)
+			tail_add_pod_dir(t, de->d_name, false);
+	}
+	closedir(d);
+}
+
+static bool tail_wake_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail_tick_ctx *x = arg;
+	struct tail_fstate *f = value;
+
+	(void)key;
+	(void)key_len;
+	if (f->readable && (!x->wake_uid || strcmp(f->pub.pod_uid, x->wake_uid) == 0))
+		tail_make_pending(x->t, f);
+	return false;
+}
+
+void tail_wake_pod(struct tail *t, const char *uid)
+{
+	struct tail_tick_ctx x = {.t = t, .wake_uid = uid};
+
+	hmap_foreach(t->files, tail_wake_visit, &x);
+}
+
+void tail_get_stats(const struct tail *t, struct tail_stats *out)
+{
+	*out = t->stats;
+}

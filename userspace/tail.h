@@ -1,0 +1,84 @@
+/* tail.h: finds and reads the CRI log files under the pods log dir,
+ * <pods-log-dir>/<namespace>_<pod>_<uid>/<container>/<restart>.log.
+ *
+ * inotify on the pods log dir, on every pod dir and every container dir opens a
+ * file the moment it is created and reads it from offset 0; a slow rescan is a
+ * safety net. A file stays open until it is drained, even after it is deleted
+ * or renamed. Lines are handed over raw (without '\n'); a line longer than the
+ * limit comes in pieces. Whether a file may be read now is the agent's call
+ * (it waits briefly for pod metadata): the file is the buffer meanwhile.
+ */
+#ifndef GLIMPSE_TAIL_H
+#define GLIMPSE_TAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct tail;
+
+#define TAIL_NAME_MAX 253
+
+struct tail_file {
+	const char *path; /* as opened */
+	char namespace_name[TAIL_NAME_MAX + 1];
+	char pod_name[TAIL_NAME_MAX + 1];
+	char pod_uid[TAIL_NAME_MAX + 1];
+	char container_name[TAIL_NAME_MAX + 1];
+	int restart;                 /* the <restart> of <restart>.log */
+	int64_t open_ns;             /* CLOCK_MONOTONIC when opened */
+	int64_t create_to_open_ns;   /* file birth (statx btime) to open; valid if create_known */
+	bool create_known;
+	bool existed_at_start;       /* found by the start-up scan */
+	void *user;                  /* the agent's per-file state */
+};
+
+enum tail_piece {
+	TAIL_PIECE_MORE = 1 << 0,         /* the line continues in the next piece */
+	TAIL_PIECE_CONT = 1 << 1,         /* this piece continues the previous one */
+	TAIL_PIECE_UNTERMINATED = 1 << 2, /* the file ended without '\n' after it */
+};
+
+struct tail_callbacks {
+	/* A file was opened; set f->user here. */
+	void (*opened)(void *ctx, struct tail_file *f);
+	/* May f be read now? When false, the tail asks again after tail_wake_pod
+	 * or on its next tick. */
+	bool (*ready)(void *ctx, struct tail_file *f);
+	/* One line, or one piece of a long line (flags: enum tail_piece). */
+	void (*line)(void *ctx, struct tail_file *f, const char *data, size_t len, unsigned flags);
+	/* The file is drained and about to be closed; release f->user. */
+	void (*closed)(void *ctx, struct tail_file *f);
+};
+
+struct tail_options {
+	const char *pods_dir;
+	size_t max_line;        /* longest line handed over in one piece */
+	int64_t rescan_ms;      /* safety-net rescan period */
+	int64_t deleted_grace_ms; /* a deleted or renamed file at EOF is closed after this */
+	size_t read_budget;     /* bytes read from one file before others get a turn */
+};
+
+struct tail_stats {
+	uint64_t files_opened, files_closed, files_open, files_deleted_open;
+	uint64_t bytes_read, lines_read, lines_split, truncations, open_errors, read_errors;
+	uint64_t inotify_overflows, rescans;
+};
+
+/* Starts watching. A pods dir that is missing or unreadable is logged with its
+ * path and retried on every rescan; that is not an error here. Returns 0 or a
+ * negative errno (inotify, eventfd or memory). */
+int tail_open(struct tail **out, struct loop *loop, const struct tail_options *opts,
+	      const struct tail_callbacks *cb, void *ctx);
+/* Closes every file without draining it. */
+void tail_close(struct tail *t);
+
+/* A pod with this UID has started: watch its log dir now if it exists. */
+void tail_pod_hint(struct tail *t, const char *uid);
+/* Asks ready() again for the files of this pod (or every file when uid is NULL). */
+void tail_wake_pod(struct tail *t, const char *uid);
+
+void tail_get_stats(const struct tail *t, struct tail_stats *out);
+
+#endif
