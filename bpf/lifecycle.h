@@ -3,9 +3,9 @@
 #ifndef GLIMPSE_BPF_LIFECYCLE_H
 #define GLIMPSE_BPF_LIFECYCLE_H
 
-#define LC_PATH_MAX     512 /* cgroup path, relative to its hierarchy */
+#define LC_PATH_MAX	512 /* cgroup path, relative to its hierarchy */
 #define LC_FILENAME_MAX 256 /* exec'ed file name as passed to execve */
-#define LC_COMM_LEN     16
+#define LC_COMM_LEN	16
 
 enum lc_type {
 	LC_CGROUP_MKDIR = 1,
@@ -45,9 +45,9 @@ struct lc_cgroup_event {
 
 struct lc_proc_event {
 	struct lc_header h;
-	int pid;  /* thread id */
-	int tgid; /* process id */
-	int ppid; /* exec: parent's tgid; fork: the new process's pid */
+	int pid;       /* thread id */
+	int tgid;      /* process id */
+	int ppid;      /* exec: parent's tgid; fork: the new process's pid */
 	int exit_code; /* exit: task->exit_code (status << 8 | signal) */
 	char comm[LC_COMM_LEN];
 	unsigned int filename_len;

@@ -33,22 +33,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AGENT_HOUSEKEEPING_MS   5000
+#define AGENT_HOUSEKEEPING_MS	  5000
 #define AGENT_KUBELET_BACKOFF_MIN 500
 #define AGENT_KUBELET_BACKOFF_MAX 30000
-#define AGENT_KUBELET_MAX_BODY  (64 * 1024 * 1024)
-#define AGENT_WAIT_ATTEMPTS     3
+#define AGENT_KUBELET_MAX_BODY	  (64 * 1024 * 1024)
+#define AGENT_WAIT_ATTEMPTS	  3
+#define AGENT_RUNTIME_TRIES	  8
 
 struct agent_counters {
 	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
-		invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid;
+	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid;
 };
 
 /* A pod UID the agent asked the kubelet about. */
 struct agent_pod_wait {
-	uint64_t seq;      /* the fetch that answers for it */
+	uint64_t seq; /* the fetch that answers for it */
 	int64_t since_ms;
-	int attempts;      /* fetches answered without the pod */
+	int attempts; /* fetches answered without the pod */
 };
 
 struct agent {
@@ -77,11 +78,11 @@ struct agent_file {
 	struct agent *a;
 	struct tail_file *f;
 	struct cri_joiner joiner;
-	bool released;        /* reading may go on */
-	int64_t deadline_ms;  /* stop waiting for metadata then */
-	uint64_t seq;         /* the kubelet fetch awaited for the container id, or 0 */
+	bool released;	     /* reading may go on */
+	int64_t deadline_ms; /* stop waiting for metadata then */
+	uint64_t seq;	     /* the kubelet fetch awaited for the container id, or 0 */
 	/* a raw line handed over in pieces */
-	bool piece_cri;       /* its first piece parsed as CRI */
+	bool piece_cri; /* its first piece parsed as CRI */
 	enum cri_stream piece_stream;
 	int64_t piece_time;
 	bool piece_partial;
@@ -208,7 +209,7 @@ static void agent_log_discovery(struct container *c)
 	if (log_get_level() > LOG_DEBUG)
 		return;
 #define AGENT_FIELD(name, cond, value)                                                             \
-	if ((cond) && n >= 0 && (size_t)n < sizeof(fields))                                       \
+	if ((cond) && n >= 0 && (size_t)n < sizeof(fields))                                        \
 		n += snprintf(fields + n, sizeof(fields) - (size_t)n, ",\"%s\":%lld", name,        \
 			      (long long)(value));
 	n = snprintf(fields, sizeof(fields), "\"container.id\":\"%s\",\"k8s.pod.uid\":\"%s\"",
@@ -372,7 +373,7 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 
 	if (!af || af->released)
 		return true;
-	if (f->existed_at_start || loop_now_ms() >= af->deadline_ms)
+	if (loop_now_ms() >= af->deadline_ms)
 		goto release;
 	pod = pods_lookup(a->pods, f->pod_uid);
 	c = agent_file_container(a, f);
@@ -442,9 +443,10 @@ static void agent_kubelet_done(void *ctx, uint64_t seq, bool ok, const char *bod
 	}
 	if (ok) {
 		if (a->kubelet_failing)
-			log_info("kubelet: %s/pods answers again (%d pods)", a->cfg->kubelet_url, n);
+			log_info("kubelet: %s/pods answers again (%d pods)", a->cfg->kubelet_url,
+				 n);
 		else
-			log_debug("kubelet: %d pods (%zu items skipped)", n, skipped);
+			log_debug("kubelet: %d pods (%zu entries skipped or cut)", n, skipped);
 		a->kubelet_failing = false;
 		a->kubelet_backoff_ms = AGENT_KUBELET_BACKOFF_MIN;
 	} else {
@@ -470,7 +472,11 @@ static void agent_kubelet_done(void *ctx, uint64_t seq, bool ok, const char *bod
 	tail_wake_pod(a->tail, NULL);
 }
 
-static void agent_read_runtime(struct agent *a, struct container *c)
+/* Reads the container's annotations from its runtime's state. runc writes
+ * the state when `runc create` ends, before the container's first exec, so it
+ * is looked for at registration and on each exec until found; after
+ * AGENT_RUNTIME_TRIES execs without it the runtime is taken as unreadable. */
+static void agent_read_runtime(struct agent *a, struct container *c, bool on_exec)
 {
 	struct runtime_info ri;
 	int err;
@@ -479,8 +485,11 @@ static void agent_read_runtime(struct agent *a, struct container *c)
 		return;
 	err = runtime_lookup((const char *const *)a->cfg->runc_roots, a->cfg->n_runc_roots, c->id,
 			     &ri);
-	if (err == -ENOENT)
+	if (err == -ENOENT) {
+		if (on_exec && ++c->runtime_tries >= AGENT_RUNTIME_TRIES)
+			c->annotated = true;
 		return;
+	}
 	c->annotated = true;
 	if (err) {
 		a->n.runtime_errors++;
@@ -488,12 +497,21 @@ static void agent_read_runtime(struct agent *a, struct container *c)
 		return;
 	}
 	c->sandbox = ri.sandbox;
-	if (!c->init_tgid && ri.init_pid)
+	if (ri.init_pid)
 		c->init_tgid = ri.init_pid;
 	if (ri.name[0] && containers_set_name(a->containers, c, ri.name, ri.log_path) != 0)
 		log_error("containers: %s: out of memory", c->id);
 	if (ri.name[0])
 		tail_wake_pod(a->tail, c->pod_uid);
+}
+
+/* An exec the runtime does for itself inside the container's cgroup while
+ * setting it up (runc re-executes itself from a memfd), not the container's. */
+static bool agent_runtime_exec(const struct lc_proc_event *e)
+{
+	return strncmp(e->comm, "runc", 4) == 0 || strncmp(e->filename, "/dev/fd/", 8) == 0 ||
+	       strncmp(e->filename, "/proc/self/", 11) == 0 ||
+	       strncmp(e->filename, "memfd:", 6) == 0;
 }
 
 static void agent_container_event(struct agent *a, struct container *c, const char *event,
@@ -505,8 +523,8 @@ static void agent_container_event(struct agent *a, struct container *c, const ch
 	jbuf_member_str(&a->ev, "process.executable.name",
 			e->filename[0] ? agent_basename(e->filename) : e->comm);
 	if (with_code) {
-		int code = e->exit_code & 0x7f ? 128 + (e->exit_code & 0x7f)
-					       : (e->exit_code >> 8) & 0xff;
+		int code =
+		    e->exit_code & 0x7f ? 128 + (e->exit_code & 0x7f) : (e->exit_code >> 8) & 0xff;
 		jbuf_member_int(&a->ev, "process.exit.code", code);
 		if (e->exit_code & 0x7f)
 			jbuf_member_int(&a->ev, "process.exit.signal", e->exit_code & 0x7f);
@@ -524,10 +542,19 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 
 	if (!c)
 		return;
+	if (log_get_level() <= LOG_DEBUG && e->h.type != LC_FORK)
+		log_debug("lifecycle: %s pid %d tgid %d comm %s file %s code %d in %s",
+			  e->h.type == LC_EXEC ? "exec" : "exit", e->pid, e->tgid, e->comm,
+			  e->filename, e->exit_code, c->id);
 	switch (e->h.type) {
 	case LC_EXEC:
-		agent_read_runtime(a, c);
+		agent_read_runtime(a, c, true);
 		if (c->started)
+			break;
+		/* the container starts when its init process (runc's init_process_pid)
+		 * executes the entrypoint; without runtime state, at the first exec
+		 * that is not the runtime's own */
+		if (c->init_tgid ? e->tgid != c->init_tgid : agent_runtime_exec(e))
 			break;
 		c->started = true;
 		c->exec_ns = (int64_t)e->h.ts_ns;
@@ -569,7 +596,7 @@ static struct container *agent_register(struct agent *a, uint64_t cgid, const ch
 	if (!created)
 		return c;
 	c->registered_ns = loop_now_ns();
-	agent_read_runtime(a, c);
+	agent_read_runtime(a, c, false);
 	if (!pods_lookup(a->pods, c->pod_uid))
 		agent_want_pod(a, c->pod_uid);
 	tail_pod_hint(a->tail, c->pod_uid);
@@ -664,7 +691,7 @@ static void agent_log_summary(struct agent *a)
 		 (unsigned long long)a->n.log_events, (unsigned long long)a->n.container_events,
 		 (unsigned long long)a->n.events_without_pod,
 		 (unsigned long long)a->n.cri_malformed,
-		 (unsigned long long)(a->n.lines_split + ts.lines_split),
+		 (unsigned long long)a->n.lines_split + (unsigned long long)ts.lines_split,
 		 (unsigned long long)a->n.invalid_utf8_bytes, (unsigned long long)a->n.sink_errors,
 		 (unsigned long long)ts.files_opened, (unsigned long long)ts.bytes_read,
 		 (unsigned long long)ls.received, (unsigned long long)ls.dropped,
@@ -697,31 +724,43 @@ static int agent_start(struct agent *a)
 {
 	const struct config *cfg = a->cfg;
 	struct kubelet_options ko = {
-		.url = cfg->kubelet_url,
-		.token_file = cfg->kubelet_token_file,
-		.ca_file = cfg->kubelet_ca_file,
-		.insecure = cfg->kubelet_insecure,
-		.timeout_ms = cfg->kubelet_timeout_ms,
-		.min_interval_ms = 50,
-		.max_body = AGENT_KUBELET_MAX_BODY,
+	    .url = cfg->kubelet_url,
+	    .token_file = cfg->kubelet_token_file,
+	    .ca_file = cfg->kubelet_ca_file,
+	    .insecure = cfg->kubelet_insecure,
+	    .timeout_ms = cfg->kubelet_timeout_ms,
+	    .min_interval_ms = 50,
+	    .max_body = AGENT_KUBELET_MAX_BODY,
 	};
 	struct tail_options to = {
-		.pods_dir = cfg->pods_log_dir,
-		.max_line = cfg->max_line_size,
-		.rescan_ms = cfg->rescan_interval_ms,
-		.deleted_grace_ms = 1000,
-		.read_budget = 1024 * 1024,
+	    .pods_dir = cfg->pods_log_dir,
+	    .max_line = cfg->max_line_size,
+	    .rescan_ms = cfg->rescan_interval_ms,
+	    .deleted_grace_ms = 1000,
+	    .read_budget = 1024 * 1024,
 	};
 	struct tail_callbacks tc = {
-		.opened = agent_file_opened,
-		.ready = agent_file_ready,
-		.line = agent_file_line,
-		.closed = agent_file_closed,
+	    .opened = agent_file_opened,
+	    .ready = agent_file_ready,
+	    .line = agent_file_line,
+	    .closed = agent_file_closed,
 	};
 	struct lifecycle_callbacks lcb = {.cgroup = agent_cgroup, .proc = agent_proc};
 	sigset_t mask;
 	int err;
 
+	/* outside a pod the service account's files are absent: that is no error
+	 * (a local plain-HTTP endpoint needs neither); a file set explicitly is */
+	if (!cfg->kubelet_token_file_set && access(cfg->kubelet_token_file, F_OK) != 0) {
+		log_info("kubelet: no service account token at %s; asking without one",
+			 cfg->kubelet_token_file);
+		ko.token_file = NULL;
+	}
+	if (!cfg->kubelet_ca_file_set && access(cfg->kubelet_ca_file, F_OK) != 0) {
+		log_info("kubelet: no service account CA at %s; verifying with the system's CAs",
+			 cfg->kubelet_ca_file);
+		ko.ca_file = NULL;
+	}
 	if (agent_prepare_state_dir(cfg->state_dir) != 0)
 		return -1;
 	if (sink_open(&a->sink, cfg->output) != 0)

@@ -14,7 +14,7 @@
 
 enum cgpath_kind {
 	CGPATH_OTHER = 0, /* not a pod or container cgroup (system.slice, kubepods, a QoS level) */
-	CGPATH_POD,       /* a pod's own cgroup: .../pod<uid> or ...-pod<uid>.slice */
+	CGPATH_POD,	  /* a pod's own cgroup: .../pod<uid> or ...-pod<uid>.slice */
 	CGPATH_CONTAINER, /* a container inside a pod */
 };
 

@@ -26,44 +26,44 @@
 enum config_type { CT_STRING, CT_BOOL, CT_INT, CT_SIZE, CT_LEVEL, CT_STRINGS };
 
 struct config_setting {
-	const char *name;   /* in the file; the flag is "--" + name with '_' -> '-' */
+	const char *name; /* in the file; the flag is "--" + name with '_' -> '-' */
 	enum config_type type;
 	size_t offset;
-	int64_t scale;      /* CT_INT: file/flag units -> stored units */
-	int64_t min, max;   /* CT_INT and CT_SIZE, in file/flag units */
+	int64_t scale;	  /* CT_INT: file/flag units -> stored units */
+	int64_t min, max; /* CT_INT and CT_SIZE, in file/flag units */
 	const char *help;
 };
 
 #define OFF(f) offsetof(struct config, f)
 
 static const struct config_setting config_settings[] = {
-	{"pods_log_dir", CT_STRING, OFF(pods_log_dir), 0, 0, 0,
-	 "CRI log files, <dir>/<ns>_<pod>_<uid>/<container>/<n>.log"},
-	{"kubelet_url", CT_STRING, OFF(kubelet_url), 0, 0, 0,
-	 "kubelet base URL; GET <url>/pods gives pod metadata"},
-	{"kubelet_token_file", CT_STRING, OFF(kubelet_token_file), 0, 0, 0,
-	 "bearer token for the kubelet (\"\" for none)"},
-	{"kubelet_ca_file", CT_STRING, OFF(kubelet_ca_file), 0, 0, 0,
-	 "CA bundle that signed the kubelet's certificate"},
-	{"kubelet_insecure", CT_BOOL, OFF(kubelet_insecure), 0, 0, 0,
-	 "do not verify the kubelet's certificate"},
-	{"kubelet_timeout_ms", CT_INT, OFF(kubelet_timeout_ms), 1, 100, 600000,
-	 "timeout of one GET /pods"},
-	{"node_name", CT_STRING, OFF(node_name), 0, 0, 0,
-	 "k8s.node.name of every event (default: $NODE_NAME, else the host name)"},
-	{"state_dir", CT_STRING, OFF(state_dir), 0, 0, 0, "where the agent keeps its state"},
-	{"output", CT_STRING, OFF(output), 0, 0, 0, "stdout or file:PATH"},
-	{"log_level", CT_LEVEL, OFF(log_level), 0, 0, 0, "debug, info, warn or error"},
-	{"max_line_size", CT_SIZE, OFF(max_line_size), 1, 1024, 16 * 1024 * 1024,
-	 "longest log message in one event; longer ones are split"},
-	{"metadata_wait_ms", CT_INT, OFF(metadata_wait_ms), 1, 0, 60000,
-	 "how long a new pod's lines wait for its metadata from the kubelet"},
-	{"pod_retention_s", CT_INT, OFF(pod_retention_ms), 1000, 0, 86400,
-	 "how long metadata of a pod gone from the kubelet is kept"},
-	{"rescan_interval_s", CT_INT, OFF(rescan_interval_ms), 1000, 1, 3600,
-	 "safety-net rescan of the pods log dir"},
-	{"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
-	 "runc state dirs to read container annotations from (file only)"},
+    {"pods_log_dir", CT_STRING, OFF(pods_log_dir), 0, 0, 0,
+     "CRI log files, <dir>/<ns>_<pod>_<uid>/<container>/<n>.log"},
+    {"kubelet_url", CT_STRING, OFF(kubelet_url), 0, 0, 0,
+     "kubelet base URL; GET <url>/pods gives pod metadata"},
+    {"kubelet_token_file", CT_STRING, OFF(kubelet_token_file), 0, 0, 0,
+     "bearer token for the kubelet (\"\" for none)"},
+    {"kubelet_ca_file", CT_STRING, OFF(kubelet_ca_file), 0, 0, 0,
+     "CA bundle that signed the kubelet's certificate"},
+    {"kubelet_insecure", CT_BOOL, OFF(kubelet_insecure), 0, 0, 0,
+     "do not verify the kubelet's certificate"},
+    {"kubelet_timeout_ms", CT_INT, OFF(kubelet_timeout_ms), 1, 100, 600000,
+     "timeout of one GET /pods"},
+    {"node_name", CT_STRING, OFF(node_name), 0, 0, 0,
+     "k8s.node.name of every event (default: $NODE_NAME, else the host name)"},
+    {"state_dir", CT_STRING, OFF(state_dir), 0, 0, 0, "where the agent keeps its state"},
+    {"output", CT_STRING, OFF(output), 0, 0, 0, "stdout or file:PATH"},
+    {"log_level", CT_LEVEL, OFF(log_level), 0, 0, 0, "debug, info, warn or error"},
+    {"max_line_size", CT_SIZE, OFF(max_line_size), 1, 1024, 16 * 1024 * 1024,
+     "longest log message in one event; longer ones are split"},
+    {"metadata_wait_ms", CT_INT, OFF(metadata_wait_ms), 1, 0, 60000,
+     "how long a new pod's lines wait for its metadata from the kubelet"},
+    {"pod_retention_s", CT_INT, OFF(pod_retention_ms), 1000, 0, 86400,
+     "how long metadata of a pod gone from the kubelet is kept"},
+    {"rescan_interval_s", CT_INT, OFF(rescan_interval_ms), 1000, 1, 3600,
+     "safety-net rescan of the pods log dir"},
+    {"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
+     "runc state dirs to read container annotations from (file only)"},
 };
 
 #define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -151,9 +151,13 @@ static int config_set_text(struct config *cfg, const struct config_setting *s, c
 	switch (s->type) {
 	case CT_STRING:
 		why = config_check_string(s, v);
-		if (!why)
-			return config_set_string(config_str(cfg, s), v);
-		break;
+		if (why)
+			break;
+		if (s->offset == OFF(kubelet_token_file))
+			cfg->kubelet_token_file_set = true;
+		else if (s->offset == OFF(kubelet_ca_file))
+			cfg->kubelet_ca_file_set = true;
+		return config_set_string(config_str(cfg, s), v);
 	case CT_BOOL:
 		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
 			*(bool *)((char *)cfg + s->offset) = true;
@@ -250,7 +254,7 @@ static int config_set_json(struct config *cfg, const struct config_setting *s, c
 		return 0;
 	}
 	snprintf(err, err_len, "%s: expected %s", s->name,
-		 s->type == CT_BOOL	   ? "true or false"
+		 s->type == CT_BOOL	 ? "true or false"
 		 : s->type == CT_STRINGS ? "an array of strings"
 					 : "a string");
 	return -EINVAL;
@@ -369,9 +373,9 @@ enum config_action config_load(struct config *cfg, int argc, char **argv)
 		for (char *p = names[i]; *p; p++)
 			if (*p == '_')
 				*p = '-';
-		opts[n++] = (struct option){names[i], s->type == CT_BOOL ? optional_argument
-									 : required_argument,
-					    NULL, 1000 + (int)i};
+		opts[n++] = (struct option){
+		    names[i], s->type == CT_BOOL ? optional_argument : required_argument, NULL,
+		    1000 + (int)i};
 	}
 	opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
 	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};

@@ -16,6 +16,10 @@ struct config {
 	char *kubelet_token_file;
 	char *kubelet_ca_file;
 	bool kubelet_insecure;
+	/* The token and CA were set explicitly (file or command line), not left
+	 * at the service account's defaults. */
+	bool kubelet_token_file_set;
+	bool kubelet_ca_file_set;
 	int64_t kubelet_timeout_ms;
 	char *node_name;
 	char *state_dir;
@@ -30,9 +34,9 @@ struct config {
 };
 
 enum config_action {
-	CONFIG_RUN,     /* run the agent */
+	CONFIG_RUN,	/* run the agent */
 	CONFIG_EXIT_OK, /* --help or --version was printed */
-	CONFIG_ERROR,   /* a bad setting was reported */
+	CONFIG_ERROR,	/* a bad setting was reported */
 };
 
 /* Fills cfg from defaults, the config file named by --config and the command

@@ -18,7 +18,7 @@
 
 struct containers {
 	struct hmap *by_cgroup; /* uint64 -> container */
-	struct hmap *by_id;     /* owns the containers */
+	struct hmap *by_id;	/* owns the containers */
 	struct hmap *by_pod_name;
 	struct hmap *by_log_path;
 	int64_t retention_ms;
@@ -158,6 +158,11 @@ int containers_set_name(struct containers *t, struct container *c, const char *n
 		char *copy = strdup(name);
 		if (!copy)
 			return -ENOMEM;
+		if (c->name) {
+			n = containers_pod_name_key(key, sizeof(key), c->pod_uid, c->name);
+			if (n >= 0 && hmap_get(t->by_pod_name, key, (size_t)n) == c)
+				hmap_del(t->by_pod_name, key, (size_t)n);
+		}
 		free(c->name);
 		c->name = copy;
 	}

@@ -19,21 +19,22 @@ struct container {
 	char pod_uid[CGPATH_UID_MAX + 1];
 	enum cgpath_runtime runtime;
 	enum cgpath_qos qos;
-	char *name;       /* container name, once known (runtime annotations or kubelet) */
-	char *log_path;   /* the CRI log file the runtime recorded, or NULL */
-	bool sandbox;     /* the pod's pause container */
-	bool annotated;   /* the runtime's annotations were read */
-	int n_cgroups;    /* cgroups (of the tracked hierarchy) that map to it */
-	int64_t gone_ms;  /* monotonic time its last cgroup went; 0 while it has one */
+	char *name;	   /* container name, once known (runtime annotations or kubelet) */
+	char *log_path;	   /* the CRI log file the runtime recorded, or NULL */
+	bool sandbox;	   /* the pod's pause container */
+	bool annotated;	   /* the runtime's annotations were read (or given up on) */
+	int runtime_tries; /* execs seen while the runtime's state was not there */
+	int n_cgroups;	   /* cgroups (of the tracked hierarchy) that map to it */
+	int64_t gone_ms;   /* monotonic time its last cgroup went; 0 while it has one */
 
 	/* Lifecycle, CLOCK_MONOTONIC ns; 0 when not seen. */
 	int64_t cgroup_ns;     /* kernel: cgroup created */
 	int64_t received_ns;   /* userspace: creation record read */
 	int64_t registered_ns; /* userspace: in the table */
 	int64_t exec_ns;       /* kernel: first exec in the container */
-	int init_tgid;         /* the process of that first exec */
+	int init_tgid;	       /* the process of that first exec */
 	bool started, exited;
-	int64_t log_open_ns;          /* its first log file opened */
+	int64_t log_open_ns;		/* its first log file opened */
 	int64_t file_create_to_open_ns; /* that file's birth to its open, when known */
 	bool file_timing_known;
 	int64_t first_line_ns; /* its first log line written to the sinks */

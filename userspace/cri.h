@@ -20,7 +20,7 @@ enum cri_stream {
 struct cri_line {
 	int64_t time_ns; /* nanoseconds since the epoch, UTC */
 	enum cri_stream stream;
-	bool partial; /* P: the message continues in the next line of the same stream */
+	bool partial;	 /* P: the message continues in the next line of the same stream */
 	const char *msg; /* points into the parsed line; no trailing '\n' */
 	size_t msg_len;
 };
@@ -61,7 +61,7 @@ struct cri_joiner {
 		int64_t time_ns;
 		bool open; /* a P line was seen and not yet completed */
 	} stream[2];
-	uint64_t splits; /* messages cut because they exceeded max_size */
+	uint64_t splits; /* cuts made because a message exceeded max_size */
 };
 
 void cri_joiner_init(struct cri_joiner *j, size_t max_size);

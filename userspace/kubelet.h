@@ -17,13 +17,14 @@ struct loop;
 struct kubelet;
 
 struct kubelet_options {
-	const char *url;        /* base URL, e.g. https://127.0.0.1:10250 ("/pods" is appended) */
-	const char *token_file; /* bearer token, re-read before every request; NULL or "" for none */
-	const char *ca_file;    /* CA bundle for https; NULL or "" for the system's */
-	bool insecure;          /* do not verify the kubelet's certificate */
-	int64_t timeout_ms;     /* whole request, connect included */
+	const char *url; /* base URL, e.g. https://127.0.0.1:10250 ("/pods" is appended) */
+	const char
+	    *token_file;     /* bearer token, re-read before every request; NULL or "" for none */
+	const char *ca_file; /* CA bundle for https; NULL or "" for the system's */
+	bool insecure;	     /* do not verify the kubelet's certificate */
+	int64_t timeout_ms;  /* whole request, connect included */
 	int64_t min_interval_ms; /* between the starts of two fetches */
-	size_t max_body;        /* a larger response is an error */
+	size_t max_body;	 /* a larger response is an error */
 };
 
 /* Called once per finished fetch. ok: HTTP 200 and a body (not yet parsed).

@@ -215,8 +215,8 @@ int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifec
 			  strerror(-err));
 		goto fail;
 	}
-	lc->rb = ring_buffer__new(bpf_map__fd(lc->skel->maps.lc_events), lifecycle_record, lc,
-				  NULL);
+	lc->rb =
+	    ring_buffer__new(bpf_map__fd(lc->skel->maps.lc_events), lifecycle_record, lc, NULL);
 	if (!lc->rb) {
 		err = -errno;
 		log_error("lifecycle: ring buffer: %s", strerror(errno));

@@ -36,10 +36,10 @@ int lifecycle_track(struct lifecycle *lc, uint64_t cgid);
 void lifecycle_untrack(struct lifecycle *lc, uint64_t cgid);
 
 struct lifecycle_stats {
-	uint64_t sent;       /* records the kernel wrote */
-	uint64_t dropped;    /* records lost because the ring buffer was full */
-	uint64_t received;   /* records read */
-	uint64_t malformed;  /* records of unexpected size or type */
+	uint64_t sent;	    /* records the kernel wrote */
+	uint64_t dropped;   /* records lost because the ring buffer was full */
+	uint64_t received;  /* records read */
+	uint64_t malformed; /* records of unexpected size or type */
 };
 void lifecycle_get_stats(const struct lifecycle *lc, struct lifecycle_stats *out);
 

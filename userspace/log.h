@@ -20,7 +20,7 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* Like log_msg, with extra fields given as a JSON fragment of members,
  * e.g. "\"container.id\":\"abc\",\"latency_ns\":1200" (no braces). */
 void log_fields(enum log_level level, const char *fields, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

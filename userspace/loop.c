@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOOP_MAX_IDLE   8
+#define LOOP_MAX_IDLE	8
 #define LOOP_MAX_EVENTS 64
 
 struct loop_handler {

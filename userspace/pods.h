@@ -18,12 +18,13 @@ struct pod_kv {
 
 struct pod_container {
 	char *name;
-	char *id;      /* containerStatuses[].containerID without "<runtime>://", or NULL */
-	char *runtime; /* the "<runtime>" of containerID ("containerd", "cri-o", "docker"), or NULL */
-	char *image;   /* status image, else the spec's image, or NULL */
+	char *id; /* containerStatuses[].containerID without "<runtime>://", or NULL */
+	char *
+	    runtime; /* the "<runtime>" of containerID ("containerd", "cri-o", "docker"), or NULL */
+	char *image; /* status image, else the spec's image, or NULL */
 	int restart_count;
-	bool init;      /* from spec.initContainers */
-	char *last_id;  /* lastState.terminated.containerID without prefix, or NULL */
+	bool init;     /* from spec.initContainers */
+	char *last_id; /* lastState.terminated.containerID without prefix, or NULL */
 };
 
 struct pod {
@@ -33,8 +34,9 @@ struct pod {
 	char *node_name; /* spec.nodeName, or NULL */
 	char *qos_class; /* status.qosClass, or NULL */
 	/* The owner chain as far as metadata tells it; NULL when not known.
-	 * job: owner kind Job. cronjob: the Job's name minus its "-<digits>" suffix
-	 * when the Job name has that CronJob form and labels do not say otherwise.
+	 * job: owner kind Job (else the job-name labels). cronjob: the Job's name
+	 * minus a "-<8 or more digits>" suffix (a CronJob names its Jobs
+	 * <cronjob>-<scheduled unix minutes>).
 	 * deployment: a ReplicaSet owner's name minus the pod-template-hash label.
 	 * replicaset, statefulset, daemonset: owner of that kind. */
 	char *job_name;
@@ -59,11 +61,11 @@ void pods_free(struct pods *pods);
 
 /* Parses one PodList document and merges it into the cache: pods in it are
  * added or replaced (last_seen_ms = now_ms); pods not in it are left to expire.
- * Items that lack metadata.uid, name or namespace are skipped and counted in
- * *skipped (may be NULL). Returns the number of pods taken, or -EINVAL when the
- * document is not JSON or not a PodList (no "items" array), with *err set to a
- * static English reason; -ENOMEM on allocation failure. The cache is left as
- * it was on error. */
+ * Items that lack metadata.uid, name or namespace are skipped; they, and
+ * labels, annotations or containers dropped over a cap and strings cut to
+ * their cap, are counted in *skipped (may be NULL). Returns the number of pods taken, or -EINVAL
+ * when the document is not JSON or not a PodList (no "items" array), with *err set to a static
+ * English reason; -ENOMEM on allocation failure. The cache is left as it was on error. */
 int pods_update(struct pods *pods, const char *json, size_t len, int64_t now_ms, size_t *skipped,
 		const char **err);
 

@@ -126,8 +126,11 @@ int runtime_lookup(const char *const *roots, size_t n_roots, const char *contain
 {
 	char path[4096];
 
-	/* container ids come from cgroup paths: refuse anything that could walk */
-	if (!*container_id || strchr(container_id, '/') || strcmp(container_id, "..") == 0)
+	/* container ids come from cgroup paths: letters, digits, '-' and '_' only,
+	 * so nothing can walk out of the root */
+	if (!*container_id ||
+	    strspn(container_id, "0123456789abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_") != strlen(container_id))
 		return -EINVAL;
 	for (size_t i = 0; i < n_roots; i++) {
 		char *buf = NULL;

@@ -22,11 +22,13 @@ struct runtime_info {
 	char pod_name[RUNTIME_NAME_MAX + 1];
 	char pod_namespace[RUNTIME_NAME_MAX + 1];
 	char log_path[4096]; /* CRI-O's io.kubernetes.cri-o.LogPath, or "" */
-	bool sandbox;        /* the pod's sandbox (pause) container, which has no logs */
-	int init_pid;        /* runc's init_process_pid, or 0 */
+	bool sandbox;	     /* the pod's sandbox (pause) container, which has no logs */
+	int init_pid;	     /* runc's init_process_pid, or 0 */
 };
 
-/* Reads <root>/<container_id>/state.json under each root in turn.
+/* Reads <root>/<container_id>/state.json under each root in turn. A
+ * container id holds only letters, digits, '-' and '_'; any other id is
+ * refused with -EINVAL, so it can never name a path outside a root.
  * Returns 0, -ENOENT when no root knows the container (not created yet, or
  * another runtime), or another negative errno when a state file exists but
  * cannot be read or parsed (too large, not JSON). */

@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const struct sink_ops *const sink_table[] = {
-	&sink_stdout_ops,
-	&sink_file_ops,
+    &sink_stdout_ops,
+    &sink_file_ops,
 };
 
 static const struct sink_ops *sink_find(const char *spec, const char **target)

@@ -130,17 +130,17 @@ static int sink_file_open(struct sink **out, const char *target)
 }
 
 const struct sink_ops sink_stdout_ops = {
-	.scheme = "stdout",
-	.open = sink_stdout_open,
-	.write = sink_file_write,
-	.flush = sink_file_flush,
-	.close = sink_file_close,
+    .scheme = "stdout",
+    .open = sink_stdout_open,
+    .write = sink_file_write,
+    .flush = sink_file_flush,
+    .close = sink_file_close,
 };
 
 const struct sink_ops sink_file_ops = {
-	.scheme = "file",
-	.open = sink_file_open,
-	.write = sink_file_write,
-	.flush = sink_file_flush,
-	.close = sink_file_close,
+    .scheme = "file",
+    .open = sink_file_open,
+    .write = sink_file_write,
+    .flush = sink_file_flush,
+    .close = sink_file_close,
 };

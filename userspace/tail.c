@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TAIL_READ_CHUNK  65536
+#define TAIL_READ_CHUNK	 65536
 #define TAIL_HEADER_ROOM 64 /* a CRI line's time, stream and tag before the message */
-#define TAIL_TICK_MS     250
+#define TAIL_TICK_MS	 250
 
 enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER };
 
@@ -49,14 +49,16 @@ struct tail_fstate {
 	int fd;
 	char *carry; /* bytes of an unfinished line */
 	size_t carry_len, carry_cap;
-	bool in_piece;     /* the next piece continues a split line */
-	bool pending;      /* on the pending list */
-	bool readable;     /* may have unread bytes */
-	bool unlinked;     /* deleted or renamed away */
+	bool in_piece; /* the next piece continues a split line */
+	bool pending;  /* on the pending list */
+	bool readable; /* may have unread bytes */
+	bool unlinked; /* deleted or renamed away */
 	int64_t unlinked_ms;
 	int64_t idle_since_ms; /* the last time a read found nothing, while unlinked */
 	off_t offset;
+	bool draining; /* on the draining list: its name went to a newer file */
 	struct tail_fstate *next_pending;
+	struct tail_fstate *next_draining;
 };
 
 struct tail {
@@ -67,9 +69,10 @@ struct tail {
 	int ifd, kick_fd;
 	bool kicked;
 	bool root_ok;
-	struct hmap *watches;     /* wd -> tail_watch */
-	struct hmap *watch_paths; /* dir path -> tail_watch */
-	struct hmap *files;       /* path -> tail_fstate */
+	struct hmap *watches;	      /* wd -> tail_watch */
+	struct hmap *watch_paths;     /* dir path -> tail_watch */
+	struct hmap *files;	      /* path -> tail_fstate */
+	struct tail_fstate *draining; /* renamed or deleted files whose name is taken again */
 	struct tail_fstate *pending_head, *pending_tail;
 	struct loop_timer *tick;
 	int64_t next_rescan_ms;
@@ -77,7 +80,7 @@ struct tail {
 	struct tail_stats stats;
 };
 
-static void tail_rescan(struct tail *t, bool at_start);
+static void tail_rescan(struct tail *t);
 
 static void tail_kick(struct tail *t)
 {
@@ -146,8 +149,8 @@ static bool tail_parse_log_name(const char *name, int *restart)
 	return true;
 }
 
-static struct tail_watch *tail_add_watch(struct tail *t, const char *path, enum tail_watch_kind kind,
-					 const struct tail_watch *ids)
+static struct tail_watch *tail_add_watch(struct tail *t, const char *path,
+					 enum tail_watch_kind kind, const struct tail_watch *ids)
 {
 	uint32_t mask = IN_ONLYDIR | IN_DELETE_SELF | IN_MOVE_SELF | IN_CREATE | IN_MOVED_TO;
 	struct tail_watch *w = hmap_get(t->watch_paths, path, strlen(path));
@@ -215,8 +218,7 @@ static int64_t tail_birth_ns(int fd, bool *known)
 	       ((int64_t)stx.stx_btime.tv_sec * 1000000000 + stx.stx_btime.tv_nsec);
 }
 
-static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name,
-			   bool at_start)
+static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name)
 {
 	char path[PATH_MAX];
 	struct tail_fstate *f;
@@ -238,8 +240,13 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 		}
 		return;
 	}
-	if (f) /* a new file under the name of one still draining: keep both */
+	if (f) {
+		/* a new file under the name of one still draining: keep both */
 		hmap_del(t->files, path, (size_t)n);
+		f->draining = true;
+		f->next_draining = t->draining;
+		t->draining = f;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path)) || hmap_put(t->files, f->path, (size_t)n, f) != 0) {
 		if (f)
@@ -259,7 +266,6 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 	f->pub.restart = restart;
 	f->pub.open_ns = loop_now_ns();
 	f->pub.create_to_open_ns = tail_birth_ns(fd, &f->pub.create_known);
-	f->pub.existed_at_start = at_start;
 	t->stats.files_opened++;
 	t->stats.files_open++;
 	log_debug("tail: opened %s", path);
@@ -267,7 +273,7 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 	tail_make_pending(t, f);
 }
 
-static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir, bool at_start)
+static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
 {
 	DIR *d = opendir(cdir->path);
 	struct dirent *de;
@@ -276,12 +282,11 @@ static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir, boo
 		return;
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
-			tail_open_file(t, cdir, de->d_name, at_start);
+			tail_open_file(t, cdir, de->d_name);
 	closedir(d);
 }
 
-static void tail_add_container_dir(struct tail *t, const struct tail_watch *pod, const char *name,
-				   bool at_start)
+static void tail_add_container_dir(struct tail *t, const struct tail_watch *pod, const char *name)
 {
 	char path[PATH_MAX];
 	struct tail_watch ids = *pod, *w;
@@ -293,10 +298,10 @@ static void tail_add_container_dir(struct tail *t, const struct tail_watch *pod,
 	memcpy(ids.container_name, name, n + 1);
 	w = tail_add_watch(t, path, TAIL_WATCH_CONTAINER, &ids);
 	if (w)
-		tail_scan_container_dir(t, w, at_start);
+		tail_scan_container_dir(t, w);
 }
 
-static void tail_add_pod_dir(struct tail *t, const char *name, bool at_start)
+static void tail_add_pod_dir(struct tail *t, const char *name)
 {
 	char path[PATH_MAX];
 	struct tail_watch ids = {0}, *w;
@@ -314,7 +319,7 @@ static void tail_add_pod_dir(struct tail *t, const char *name, bool at_start)
 		return;
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			tail_add_container_dir(t, w, de->d_name, at_start);
+			tail_add_container_dir(t, w, de->d_name);
 	closedir(d);
 }
 
@@ -326,8 +331,14 @@ static void tail_close_file(struct tail *t, struct tail_fstate *f)
 		f->carry_len = 0;
 	}
 	t->cb.closed(t->ctx, &f->pub);
-	if (hmap_get(t->files, f->path, strlen(f->path)) == f)
+	if (f->draining) {
+		struct tail_fstate **pos = &t->draining;
+		while (*pos != f)
+			pos = &(*pos)->next_draining;
+		*pos = f->next_draining;
+	} else if (hmap_get(t->files, f->path, strlen(f->path)) == f) {
 		hmap_del(t->files, f->path, strlen(f->path));
+	}
 	close(f->fd);
 	t->stats.files_closed++;
 	t->stats.files_open--;
@@ -373,7 +384,8 @@ static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, 
 			if (!tail_carry(f, data, room)) {
 				room = 0;
 			}
-			t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len, flags | TAIL_PIECE_MORE);
+			t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len,
+				   flags | TAIL_PIECE_MORE);
 			t->stats.lines_split++;
 			f->carry_len = 0;
 			f->in_piece = true;
@@ -501,7 +513,7 @@ static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW) {
 		t->stats.inotify_overflows++;
 		log_warn("tail: inotify queue overflowed; rescanning %s", t->opts.pods_dir);
-		tail_rescan(t, false);
+		tail_rescan(t);
 		return;
 	}
 	w = hmap_get(t->watches, &ev->wd, sizeof(ev->wd));
@@ -520,28 +532,27 @@ static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
 	switch (w->kind) {
 	case TAIL_WATCH_ROOT:
 		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-			tail_add_pod_dir(t, ev->name, false);
+			tail_add_pod_dir(t, ev->name);
 		break;
 	case TAIL_WATCH_POD:
 		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-			tail_add_container_dir(t, w, ev->name, false);
+			tail_add_container_dir(t, w, ev->name);
 		break;
 	case TAIL_WATCH_CONTAINER:
 		if (ev->mask & IN_ISDIR)
 			break;
 		if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-			tail_open_file(t, w, ev->name, false);
+			tail_open_file(t, w, ev->name);
 		} else if (ev->mask & IN_MODIFY) {
 			char path[PATH_MAX];
 			int n = snprintf(path, sizeof(path), "%s/%s", w->path, ev->name);
-			struct tail_fstate *f =
-				n > 0 && (size_t)n < sizeof(path)
-					? hmap_get(t->files, path, (size_t)n)
-					: NULL;
+			struct tail_fstate *f = n > 0 && (size_t)n < sizeof(path)
+						    ? hmap_get(t->files, path, (size_t)n)
+						    : NULL;
 			if (f)
 				tail_make_pending(t, f);
 			else
-				tail_open_file(t, w, ev->name, false);
+				tail_open_file(t, w, ev->name);
 		} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 			tail_mark_unlinked(t, w->path, ev->name);
 		}
@@ -583,7 +594,7 @@ static void tail_watch_root(struct tail *t)
 		log_error("tail: pods log dir %s: %s; retrying every %lld ms", t->opts.pods_dir,
 			  stat(t->opts.pods_dir, &st) != 0 ? strerror(errno)
 			  : !S_ISDIR(st.st_mode)	   ? "not a directory"
-						   : strerror(EACCES),
+							   : strerror(EACCES),
 			  (long long)t->opts.rescan_ms);
 		return;
 	}
@@ -591,7 +602,7 @@ static void tail_watch_root(struct tail *t)
 		t->root_ok = true;
 }
 
-static void tail_rescan(struct tail *t, bool at_start)
+static void tail_rescan(struct tail *t)
 {
 	DIR *d;
 	struct dirent *de;
@@ -607,7 +618,7 @@ static void tail_rescan(struct tail *t, bool at_start)
 	}
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
-			tail_add_pod_dir(t, de->d_name, at_start);
+			tail_add_pod_dir(t, de->d_name);
 	closedir(d);
 }
 
@@ -618,28 +629,33 @@ struct tail_tick_ctx {
 	const char *wake_uid;
 };
 
-static bool tail_tick_visit(const void *key, size_t key_len, void *value, void *arg)
+/* Gives a file its turn on the tick: read it if it may have bytes; queue it
+ * for closing when it was deleted or renamed and has been drained and quiet
+ * for the grace time. */
+static void tail_tick_file(struct tail_tick_ctx *x, struct tail_fstate *f)
 {
-	struct tail_tick_ctx *x = arg;
-	struct tail_fstate *f = value;
-
-	(void)key;
-	(void)key_len;
 	if (f->readable) {
 		tail_make_pending(x->t, f);
-		return false;
+		return;
 	}
-	if (f->unlinked) {
-		if (!f->idle_since_ms)
-			f->idle_since_ms = x->now_ms;
-		if (x->now_ms - f->unlinked_ms >= x->t->opts.deleted_grace_ms &&
-		    x->now_ms - f->idle_since_ms >= x->t->opts.deleted_grace_ms && !f->pending) {
-			f->next_pending = x->to_close;
-			x->to_close = f;
-		} else {
-			tail_make_pending(x->t, f); /* a renamed file may still grow */
-		}
+	if (!f->unlinked)
+		return;
+	if (!f->idle_since_ms)
+		f->idle_since_ms = x->now_ms;
+	if (x->now_ms - f->unlinked_ms >= x->t->opts.deleted_grace_ms &&
+	    x->now_ms - f->idle_since_ms >= x->t->opts.deleted_grace_ms && !f->pending) {
+		f->next_pending = x->to_close;
+		x->to_close = f;
+	} else {
+		tail_make_pending(x->t, f); /* a renamed file may still grow */
 	}
+}
+
+static bool tail_tick_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	(void)key;
+	(void)key_len;
+	tail_tick_file(arg, value);
 	return false;
 }
 
@@ -650,6 +666,8 @@ static void tail_tick(struct loop *loop, void *arg)
 
 	t->tick = loop_timer_add(loop, TAIL_TICK_MS, tail_tick, t);
 	hmap_foreach(t->files, tail_tick_visit, &x);
+	for (struct tail_fstate *f = t->draining; f; f = f->next_draining)
+		tail_tick_file(&x, f);
 	while (x.to_close) {
 		struct tail_fstate *f = x.to_close;
 		x.to_close = f->next_pending;
@@ -657,7 +675,7 @@ static void tail_tick(struct loop *loop, void *arg)
 	}
 	if (x.now_ms >= t->next_rescan_ms) {
 		t->next_rescan_ms = x.now_ms + t->opts.rescan_ms;
-		tail_rescan(t, false);
+		tail_rescan(t);
 	}
 }
 
@@ -694,7 +712,7 @@ int tail_open(struct tail **out, struct loop *loop, const struct tail_options *o
 		goto fail;
 	t->tick = loop_timer_add(loop, TAIL_TICK_MS, tail_tick, t);
 	t->next_rescan_ms = loop_now_ms() + t->opts.rescan_ms;
-	tail_rescan(t, true);
+	tail_rescan(t);
 	*out = t;
 	return 0;
 fail:
@@ -737,6 +755,11 @@ void tail_close(struct tail *t)
 		loop_timer_cancel(t->loop, t->tick);
 	if (t->files)
 		hmap_foreach(t->files, tail_free_file, t);
+	while (t->draining) {
+		struct tail_fstate *f = t->draining;
+		t->draining = f->next_draining;
+		tail_free_file(NULL, 0, f, t);
+	}
 	if (t->watches)
 		hmap_foreach(t->watches, tail_free_watch, t);
 	hmap_free(t->files);
@@ -769,7 +792,7 @@ void tail_pod_hint(struct tail *t, const char *uid)
 		size_t n = strlen(de->d_name);
 		if (n > uid_len + 1 && de->d_name[n - uid_len - 1] == '_' &&
 		    strcmp(de->d_name + n - uid_len, uid) == 0)
-			tail_add_pod_dir(t, de->d_name, false);
+			tail_add_pod_dir(t, de->d_name);
 	}
 	closedir(d);
 }

@@ -26,17 +26,16 @@ struct tail_file {
 	char pod_name[TAIL_NAME_MAX + 1];
 	char pod_uid[TAIL_NAME_MAX + 1];
 	char container_name[TAIL_NAME_MAX + 1];
-	int restart;                 /* the <restart> of <restart>.log */
-	int64_t open_ns;             /* CLOCK_MONOTONIC when opened */
-	int64_t create_to_open_ns;   /* file birth (statx btime) to open; valid if create_known */
+	int restart;		   /* the <restart> of <restart>.log */
+	int64_t open_ns;	   /* CLOCK_MONOTONIC when opened */
+	int64_t create_to_open_ns; /* file birth (statx btime) to open; valid if create_known */
 	bool create_known;
-	bool existed_at_start;       /* found by the start-up scan */
-	void *user;                  /* the agent's per-file state */
+	void *user; /* the agent's per-file state */
 };
 
 enum tail_piece {
-	TAIL_PIECE_MORE = 1 << 0,         /* the line continues in the next piece */
-	TAIL_PIECE_CONT = 1 << 1,         /* this piece continues the previous one */
+	TAIL_PIECE_MORE = 1 << 0,	  /* the line continues in the next piece */
+	TAIL_PIECE_CONT = 1 << 1,	  /* this piece continues the previous one */
 	TAIL_PIECE_UNTERMINATED = 1 << 2, /* the file ended without '\n' after it */
 };
 
@@ -54,10 +53,10 @@ struct tail_callbacks {
 
 struct tail_options {
 	const char *pods_dir;
-	size_t max_line;        /* longest line handed over in one piece */
-	int64_t rescan_ms;      /* safety-net rescan period */
+	size_t max_line;	  /* longest line handed over in one piece */
+	int64_t rescan_ms;	  /* safety-net rescan period */
 	int64_t deleted_grace_ms; /* a deleted or renamed file at EOF is closed after this */
-	size_t read_budget;     /* bytes read from one file before others get a turn */
+	size_t read_budget;	  /* bytes read from one file before others get a turn */
 };
 
 struct tail_stats {

@@ -29,7 +29,7 @@ static int testing_current_failed, testing_current_skipped;
 	do {                                                                                       \
 		long long testing_a_ = (long long)(a), testing_b_ = (long long)(b);                \
 		if (testing_a_ != testing_b_) {                                                    \
-			fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,   \
+			fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,    \
 				__LINE__, #a, testing_a_, #b, testing_b_);                         \
 			testing_current_failed = 1;                                                \
 		}                                                                                  \
@@ -39,7 +39,7 @@ static int testing_current_failed, testing_current_skipped;
 	do {                                                                                       \
 		const char *testing_a_ = (a), *testing_b_ = (b);                                   \
 		if (!testing_a_ || !testing_b_ || strcmp(testing_a_, testing_b_) != 0) {           \
-			fprintf(stderr, "  %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,     \
+			fprintf(stderr, "  %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,      \
 				__LINE__, #a, testing_a_ ? testing_a_ : "(null)",                  \
 				testing_b_ ? testing_b_ : "(null)");                               \
 			testing_current_failed = 1;                                                \
@@ -89,6 +89,7 @@ static inline int testing_done(void)
 {
 	printf("%d passed, %d failed, %d skipped\n", testing_passed, testing_failed,
 	       testing_skipped);
+	fflush(stdout); /* before LeakSanitizer's exit handler can end the process */
 	return testing_failed ? 1 : 0;
 }
 
