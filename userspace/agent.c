@@ -371,12 +371,19 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 	struct container *c;
 	struct agent_pod_wait *w;
 
-	if (!af || af->released)
+	if (!af)
+		return true;
+	c = agent_file_container(a, f);
+	if (!c && a->lc) {
+		/* the exec of the process that wrote these lines may still be queued */
+		lifecycle_poll(a->lc);
+		c = agent_file_container(a, f);
+	}
+	if (af->released)
 		return true;
 	if (loop_now_ms() >= af->deadline_ms)
 		goto release;
 	pod = pods_lookup(a->pods, f->pod_uid);
-	c = agent_file_container(a, f);
 	if (!pod) {
 		w = agent_want_pod(a, f->pod_uid);
 		if (!w || a->kubelet_done_seq >= w->seq)

@@ -160,17 +160,20 @@ static int lifecycle_record(void *arg, void *data, size_t size)
 	return 0;
 }
 
+void lifecycle_poll(struct lifecycle *lc)
+{
+	int n = ring_buffer__consume(lc->rb);
+
+	if (n < 0)
+		log_warn("lifecycle: ring buffer: %s", strerror(-n));
+}
+
 static void lifecycle_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
-	struct lifecycle *lc = arg;
-	int n;
-
 	(void)loop;
 	(void)fd;
 	(void)events;
-	n = ring_buffer__consume(lc->rb);
-	if (n < 0)
-		log_warn("lifecycle: ring buffer: %s", strerror(-n));
+	lifecycle_poll(arg);
 }
 
 int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifecycle_callbacks *cb,

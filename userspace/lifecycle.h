@@ -31,6 +31,11 @@ void lifecycle_close(struct lifecycle *lc);
  * "/sys/fs/cgroup/memory"…), where the start-up scan walks. */
 const char *lifecycle_cgroup_root(const struct lifecycle *lc);
 
+/* Handles every record queued in the ring buffer now, without waiting for
+ * the loop to be woken. The kernel queues a process's exec before the process
+ * can write anything, so this brings the table up to date with a log line. */
+void lifecycle_poll(struct lifecycle *lc);
+
 /* Adds or removes a cgroup from the set whose processes are reported. */
 int lifecycle_track(struct lifecycle *lc, uint64_t cgid);
 void lifecycle_untrack(struct lifecycle *lc, uint64_t cgid);

@@ -530,11 +530,8 @@ TEST(test_load_flags)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/glimpse-test-config-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
+	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "config") != 0)
 		return 1;
-	}
 	RUN(test_defaults);
 	RUN(test_apply_valid_overrides_defaults);
 	RUN(test_apply_rejects_unknown_and_malformed);
@@ -546,6 +543,6 @@ int main(void)
 	RUN(test_load_errors);
 	RUN(test_load_file_and_command_line);
 	RUN(test_load_flags);
-	rmdir(tmp_dir);
+	testing_remove_tree(tmp_dir);
 	return testing_done();
 }

@@ -7,7 +7,6 @@
 #include "testing.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #define ID_A  "aaaa000000000000000000000000000000000000000000000000000000000001"
@@ -30,6 +29,35 @@ static struct cgpath_info info_for(const char *id, const char *uid)
 	snprintf(info.container_id, sizeof(info.container_id), "%s", id);
 	snprintf(info.pod_uid, sizeof(info.pod_uid), "%s", uid);
 	return info;
+}
+
+/* One container to add: its info, under cgroup id cgid, the result into *out. */
+struct member {
+	uint64_t cgid;
+	const struct cgpath_info *info;
+	struct container **out;
+};
+
+/* A new table (retention_ms) holding the n members; NULL, the failure checked,
+ * when the table or any member could not be made. */
+static struct containers *table_of(int64_t retention_ms, const struct member *m, size_t n)
+{
+	struct containers *t = containers_new(retention_ms);
+	bool created, all = true;
+
+	CHECK(t != NULL);
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		*m[i].out = containers_add_cgroup(t, m[i].cgid, m[i].info, &created);
+		all = all && *m[i].out;
+	}
+	CHECK(all);
+	if (!all) {
+		containers_free(t);
+		return NULL;
+	}
+	return t;
 }
 
 TEST(test_add_and_remove_cgroups)
@@ -116,23 +144,14 @@ TEST(test_add_and_remove_cgroups)
 
 TEST(test_names_and_log_paths)
 {
-	struct containers *t = containers_new(1000);
 	struct cgpath_info a = info_for(ID_A, UID_1), b = info_for(ID_B, UID_1),
 			   c = info_for(ID_C, UID_2);
 	struct container *ca, *cb, *cc;
-	bool created;
+	struct containers *t =
+	    table_of(1000, (struct member[]){{1, &a, &ca}, {2, &b, &cb}, {3, &c, &cc}}, 3);
 
-	CHECK(t != NULL);
 	if (!t)
 		return;
-	ca = containers_add_cgroup(t, 1, &a, &created);
-	cb = containers_add_cgroup(t, 2, &b, &created);
-	cc = containers_add_cgroup(t, 3, &c, &created);
-	CHECK(ca && cb && cc);
-	if (!ca || !cb || !cc) {
-		containers_free(t);
-		return;
-	}
 	CHECK(containers_by_pod_name(t, UID_1, "main") == NULL);
 	CHECK_INT_EQ(containers_set_name(t, ca, "main", "/var/log/pods/ns_p_" UID_1 "/main/0.log"),
 		     0);
@@ -179,23 +198,15 @@ TEST(test_names_and_log_paths)
 
 TEST(test_expire_only_gone_after_retention)
 {
-	struct containers *t = containers_new(1000);
 	struct cgpath_info a = info_for(ID_A, UID_1), b = info_for(ID_B, UID_1),
 			   d = info_for(ID_D, UID_2);
 	struct container *ca, *cb, *cd;
+	struct containers *t =
+	    table_of(1000, (struct member[]){{1, &a, &ca}, {2, &b, &cb}, {4, &d, &cd}}, 3);
 	bool created;
 
-	CHECK(t != NULL);
 	if (!t)
 		return;
-	ca = containers_add_cgroup(t, 1, &a, &created);
-	cb = containers_add_cgroup(t, 2, &b, &created);
-	cd = containers_add_cgroup(t, 4, &d, &created);
-	CHECK(ca && cb && cd);
-	if (!ca || !cb || !cd) {
-		containers_free(t);
-		return;
-	}
 	CHECK_INT_EQ(containers_set_name(t, ca, "a", "/logs/a.log"), 0);
 	CHECK_INT_EQ(containers_set_name(t, cb, "b", "/logs/b.log"), 0);
 
@@ -237,20 +248,12 @@ TEST(test_expire_only_gone_after_retention)
  * expires, that entry would point at freed memory. */
 TEST(test_rename_drops_old_name)
 {
-	struct containers *t = containers_new(0);
 	struct cgpath_info a = info_for(ID_A, UID_1);
 	struct container *ca;
-	bool created;
+	struct containers *t = table_of(0, (struct member[]){{1, &a, &ca}}, 1);
 
-	CHECK(t != NULL);
 	if (!t)
 		return;
-	ca = containers_add_cgroup(t, 1, &a, &created);
-	CHECK(ca != NULL);
-	if (!ca) {
-		containers_free(t);
-		return;
-	}
 	CHECK_INT_EQ(containers_set_name(t, ca, "old", NULL), 0);
 	CHECK_INT_EQ(containers_set_name(t, ca, "new", NULL), 0);
 	CHECK_STR_EQ(ca->name, "new");
@@ -364,21 +367,6 @@ static void touch(const char *root, const char *rel)
 		fclose(f);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* Removes a tree this test made (only ever under its own mkdtemp dir). */
-static int rm_tree(const char *path)
-{
-	if (strncmp(path, "/tmp/glimpse-test-", 18) != 0)
-		return -1;
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 TEST(test_scan_tree)
 {
 	static const char *const containers[] = {
@@ -454,7 +442,7 @@ TEST(test_scan_tree)
 		}
 	}
 	containers_free(x.table);
-	rm_tree(root);
+	testing_remove_tree(root);
 }
 
 TEST(test_scan_missing_root_and_depth)
@@ -478,16 +466,13 @@ TEST(test_scan_missing_root_and_depth)
 	CHECK(visited > 10);
 	CHECK(visited < 40);
 	CHECK_INT_EQ(x.calls, 0);
-	rm_tree(root);
+	testing_remove_tree(root);
 }
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/glimpse-test-containers-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
+	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "containers") != 0)
 		return 1;
-	}
 	RUN(test_add_and_remove_cgroups);
 	RUN(test_names_and_log_paths);
 	RUN(test_expire_only_gone_after_retention);
@@ -495,6 +480,6 @@ int main(void)
 	RUN(test_free_with_retained);
 	RUN(test_scan_tree);
 	RUN(test_scan_missing_root_and_depth);
-	rm_tree(tmp_dir);
+	testing_remove_tree(tmp_dir);
 	return testing_done();
 }

@@ -41,65 +41,89 @@ static int parse_file(const char *name, struct runtime_info *out)
 	return ret;
 }
 
-TEST(test_parse_crio_container)
+/* What a sample file parses to; a NULL string is not checked. */
+struct sample {
+	const char *file;
+	const char *name, *pod_uid, *pod_name, *pod_namespace, *log_path;
+	bool sandbox;
+	int init_pid;
+};
+
+/* Parses want->file and checks every field want gives; names the file on failure. */
+static void check_sample(const struct sample *want)
 {
 	struct runtime_info ri;
+	int failed_before = testing_current_failed;
 
-	CHECK_INT_EQ(parse_file("crio_container_state.json", &ri), 0);
-	CHECK_STR_EQ(ri.name, "main");
-	CHECK_STR_EQ(ri.pod_uid, CRIO_UID);
-	CHECK_STR_EQ(ri.pod_name, "batch-job-x7k2p");
-	CHECK_STR_EQ(ri.pod_namespace, "batch");
-	CHECK_STR_EQ(ri.log_path, CRIO_PODDIR "/main/0.log");
-	CHECK(!ri.sandbox);
-	CHECK_INT_EQ(ri.init_pid, 48213);
+	testing_current_failed = 0;
+	CHECK_INT_EQ(parse_file(want->file, &ri), 0);
+	if (want->name)
+		CHECK_STR_EQ(ri.name, want->name);
+	if (want->pod_uid)
+		CHECK_STR_EQ(ri.pod_uid, want->pod_uid);
+	if (want->pod_name)
+		CHECK_STR_EQ(ri.pod_name, want->pod_name);
+	if (want->pod_namespace)
+		CHECK_STR_EQ(ri.pod_namespace, want->pod_namespace);
+	if (want->log_path)
+		CHECK_STR_EQ(ri.log_path, want->log_path);
+	CHECK_INT_EQ(ri.sandbox, want->sandbox);
+	CHECK_INT_EQ(ri.init_pid, want->init_pid);
+	if (testing_current_failed)
+		fprintf(stderr, "  (in %s)\n", want->file);
+	testing_current_failed |= failed_before;
+}
+
+TEST(test_parse_crio_container)
+{
+	check_sample(&(struct sample){.file = "crio_container_state.json",
+				      .name = "main",
+				      .pod_uid = CRIO_UID,
+				      .pod_name = "batch-job-x7k2p",
+				      .pod_namespace = "batch",
+				      .log_path = CRIO_PODDIR "/main/0.log",
+				      .sandbox = false,
+				      .init_pid = 48213});
 }
 
 TEST(test_parse_crio_sandbox)
 {
-	struct runtime_info ri;
-
-	CHECK_INT_EQ(parse_file("crio_sandbox_state.json", &ri), 0);
-	CHECK(ri.sandbox);
-	CHECK_STR_EQ(ri.name, "POD");
-	CHECK_STR_EQ(ri.pod_uid, CRIO_UID);
-	CHECK_STR_EQ(ri.pod_name, "batch-job-x7k2p");
-	CHECK_STR_EQ(ri.pod_namespace, "batch");
-	CHECK_INT_EQ(ri.init_pid, 48190);
+	check_sample(&(struct sample){.file = "crio_sandbox_state.json",
+				      .name = "POD",
+				      .pod_uid = CRIO_UID,
+				      .pod_name = "batch-job-x7k2p",
+				      .pod_namespace = "batch",
+				      .sandbox = true,
+				      .init_pid = 48190});
 }
 
 TEST(test_parse_containerd)
 {
-	struct runtime_info ri;
-
-	CHECK_INT_EQ(parse_file("containerd_container_state.json", &ri), 0);
-	CHECK_STR_EQ(ri.name, "worker");
-	CHECK_STR_EQ(ri.pod_uid, CTRD_UID);
-	CHECK_STR_EQ(ri.pod_name, "web-5d8f9c7b6-qwert");
-	CHECK_STR_EQ(ri.pod_namespace, "shop");
-	CHECK_STR_EQ(ri.log_path, ""); /* containerd records no log path here */
-	CHECK(!ri.sandbox);
-	CHECK_INT_EQ(ri.init_pid, 51002);
-
-	CHECK_INT_EQ(parse_file("containerd_sandbox_state.json", &ri), 0);
-	CHECK(ri.sandbox);
-	CHECK_STR_EQ(ri.name, "");
-	CHECK_STR_EQ(ri.pod_uid, CTRD_UID);
-	CHECK_STR_EQ(ri.pod_namespace, "shop");
-	CHECK_INT_EQ(ri.init_pid, 50990);
+	check_sample(&(struct sample){.file = "containerd_container_state.json",
+				      .name = "worker",
+				      .pod_uid = CTRD_UID,
+				      .pod_name = "web-5d8f9c7b6-qwert",
+				      .pod_namespace = "shop",
+				      .log_path = "", /* containerd records no log path here */
+				      .sandbox = false,
+				      .init_pid = 51002});
+	check_sample(&(struct sample){.file = "containerd_sandbox_state.json",
+				      .name = "",
+				      .pod_uid = CTRD_UID,
+				      .pod_namespace = "shop",
+				      .sandbox = true,
+				      .init_pid = 50990});
 }
 
 TEST(test_parse_oci_config)
 {
-	struct runtime_info ri;
-
-	CHECK_INT_EQ(parse_file("oci_config.json", &ri), 0);
-	CHECK_STR_EQ(ri.name, "sidecar");
-	CHECK_STR_EQ(ri.pod_uid, CTRD_UID);
-	CHECK_STR_EQ(ri.pod_name, "web-5d8f9c7b6-qwert");
-	CHECK_STR_EQ(ri.pod_namespace, "shop");
-	CHECK(!ri.sandbox);
-	CHECK_INT_EQ(ri.init_pid, 0);
+	check_sample(&(struct sample){.file = "oci_config.json",
+				      .name = "sidecar",
+				      .pod_uid = CTRD_UID,
+				      .pod_name = "web-5d8f9c7b6-qwert",
+				      .pod_namespace = "shop",
+				      .sandbox = false,
+				      .init_pid = 0});
 }
 
 TEST(test_parse_docker_and_crio_annotations)
@@ -431,11 +455,8 @@ TEST(test_lookup_unreadable_states)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/glimpse-test-runtime-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
+	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "runtime") != 0)
 		return 1;
-	}
 	RUN(test_parse_crio_container);
 	RUN(test_parse_crio_sandbox);
 	RUN(test_parse_containerd);
@@ -446,7 +467,9 @@ int main(void)
 	RUN(test_lookup_rejects_walking_ids);
 	RUN(test_lookup_rejects_dot_id);
 	RUN(test_lookup_unreadable_states);
-	if (rmdir(tmp_dir) != 0)
+	if (rmdir(tmp_dir) != 0) {
 		fprintf(stderr, "temporary dir %s not empty\n", tmp_dir);
+		testing_remove_tree(tmp_dir);
+	}
 	return testing_done();
 }

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -335,26 +334,13 @@ static void append_str(const char *rel, const char *s)
 	append(rel, s, strlen(s));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rm_tree(const char *path)
-{
-	if (strncmp(path, "/tmp/glimpse-test-", 18) == 0)
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Removes <tmp>/<rel> and everything under it. */
 static void rm_rel(const char *rel)
 {
 	char path[512];
 
 	full_path(path, sizeof(path), rel);
-	rm_tree(path);
+	testing_remove_tree(path);
 }
 
 /* The lines of file index fi joined as "a|b|c" (pieces joined with "+"). */
@@ -1028,11 +1014,8 @@ TEST(test_close_with_open_files)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/glimpse-test-tail-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
+	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "tail") != 0)
 		return 1;
-	}
 	log_set_level(LOG_ERROR);
 	RUN(test_found_through_inotify);
 	RUN(test_existing_files_from_start);
@@ -1047,6 +1030,6 @@ int main(void)
 	RUN(test_rotation_keeps_both);
 	RUN(test_pod_dir_removed_and_recreated);
 	RUN(test_close_with_open_files);
-	rm_tree(tmp_dir);
+	testing_remove_tree(tmp_dir);
 	return testing_done();
 }

@@ -7,10 +7,13 @@
 #ifndef GLIMPSE_TESTING_H
 #define GLIMPSE_TESTING_H
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int testing_passed, testing_failed, testing_skipped;
 static int testing_current_failed, testing_current_skipped;
@@ -135,6 +138,50 @@ static inline char *testing_read_file(const char *path, size_t *len_out)
 	if (len_out)
 		*len_out = len;
 	return buf;
+}
+
+/* Makes a new directory /tmp/glimpse-test-<name>-XXXXXX, its path in buf; 0, or
+ * -1 with the reason printed, buf "" and errno kept from the failure. */
+static inline int testing_mkdtemp(char *buf, size_t cap, const char *name)
+{
+	int n = snprintf(buf, cap, "/tmp/glimpse-test-%s-XXXXXX", name);
+	int err;
+
+	if (n < 0 || (size_t)n >= cap) {
+		fprintf(stderr, "testing_mkdtemp: no room for /tmp/glimpse-test-%s-XXXXXX\n", name);
+		if (cap)
+			buf[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!mkdtemp(buf)) {
+		err = errno;
+		fprintf(stderr, "mkdtemp /tmp/glimpse-test-%s-XXXXXX: %s\n", name, strerror(err));
+		buf[0] = '\0';
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static inline int testing_remove_entry(const char *path, const struct stat *st, int type,
+				       struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes path and everything under it, following no links; 0, or -1. Only
+ * ever a tree under /tmp/glimpse-test- (what testing_mkdtemp makes): any other
+ * path is refused with -1. */
+static inline int testing_remove_tree(const char *path)
+{
+	static const char prefix[] = "/tmp/glimpse-test-";
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	return nftw(path, testing_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
