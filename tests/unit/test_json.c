@@ -16,6 +16,13 @@
 
 #define L(s) s, sizeof(s) - 1
 
+/* The next value of a 64-bit linear congruential generator (Knuth's MMIX constants). */
+static uint64_t next_random(uint64_t *state)
+{
+	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *state;
+}
+
 /* ---- an independent UTF-8 oracle ---- */
 
 /* Length of the well-formed sequence at p (Unicode table 3-7), or 0. */
@@ -272,14 +279,12 @@ TEST(test_escape_random)
 	for (int round = 0; round < 20000; round++) {
 		size_t len;
 
-		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-		len = (size_t)(state >> 58);
+		len = (size_t)(next_random(&state) >> 58);
 		for (size_t i = 0; i < len; i++) {
-			unsigned char c;
-			state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-			c = (unsigned char)(state >> 56);
+			uint64_t r = next_random(&state);
+			unsigned char c = (unsigned char)(r >> 56);
 			/* favour bytes that start or continue sequences */
-			if ((state >> 40) & 1)
+			if ((r >> 40) & 1)
 				c = (unsigned char)(0x80 | (c & 0x7f));
 			s[i] = c ? (char)c : 'x';
 		}
@@ -428,8 +433,7 @@ TEST(test_format_time_against_gmtime)
 		struct tm tm;
 		char want[64];
 
-		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-		ns = (int64_t)state;
+		ns = (int64_t)next_random(&state);
 		secs = ns / S;
 		frac = ns % S;
 		if (frac < 0) {

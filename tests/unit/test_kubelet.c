@@ -384,46 +384,103 @@ static struct kubelet_options default_options(char *url, size_t urllen, int port
 	    .url = url, .timeout_ms = 2000, .min_interval_ms = 0, .max_body = 1 << 20};
 }
 
+/* ---- what a test runs against: a server, a loop, the results, the options ---- */
+
+struct fixture {
+	struct srv *s; /* NULL for a test without a server */
+	struct loop *loop;
+	struct results r;
+	struct kubelet_options o;
+	char url[64];
+};
+
+/* Starts a server and a loop, with default_options for that server; false (the
+ * failure checked) if either could not be made. fixture_end either way. */
+static bool fixture_start(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->s = srv_start();
+	f->loop = loop_new();
+	CHECK(f->s && f->loop);
+	if (!f->s || !f->loop)
+		return false;
+	f->o = default_options(f->url, sizeof(f->url), f->s->port);
+	return true;
+}
+
+static void fixture_end(struct fixture *f)
+{
+	results_free(&f->r);
+	loop_free(f->loop);
+	srv_stop(f->s);
+}
+
+/* A client on f's loop with f's options, reporting into f->r; NULL (the failure
+ * checked) if it could not be made. */
+static struct kubelet *fixture_kubelet(struct fixture *f)
+{
+	struct kubelet *k = kubelet_new(f->loop, &f->o, on_done, &f->r);
+
+	CHECK(k);
+	return k;
+}
+
+/* Asks k for a fetch and runs the loop until there are n results; whether they
+ * came within 3 s. */
+static bool fetch(struct fixture *f, struct kubelet *k, int n)
+{
+	kubelet_request(k);
+	return run_until_results(f->loop, &f->r, n, 3000);
+}
+
+/* Sets one more field of what the server answers; call only while no fetch runs. */
+#define SRV_SET_FIELD(s, field, value)                                                             \
+	do {                                                                                       \
+		pthread_mutex_lock(&(s)->mu);                                                      \
+		(s)->field = (value);                                                              \
+		pthread_mutex_unlock(&(s)->mu);                                                    \
+	} while (0)
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 /* ---- tests ---- */
 
 TEST(test_body_delivered_exactly)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet_stats st;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], value[256];
+	char value[256];
 	size_t len = 200000;
 	char *body = malloc(len);
 
-	CHECK(s && loop && body);
-	if (!s || !loop || !body)
+	CHECK(body);
+	if (!fixture_start(&f) || !body)
 		goto out;
 	for (size_t i = 0; i < len; i++) /* every byte value, NUL included */
 		body[i] = (char)((i * 7 + i / 256) & 0xff);
-	srv_set(s, 200, body, len, 0);
-	o = default_options(url, sizeof(url), s->port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->port); /* trailing '/' */
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	srv_set(f.s, 200, body, len, 0);
+	snprintf(f.url, sizeof(f.url), "http://127.0.0.1:%d/", f.s->port); /* trailing '/' */
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	CHECK_INT_EQ(kubelet_request(k), 1);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	CHECK_INT_EQ(r.n, 1);
-	CHECK_INT_EQ(r.seq[0], 1);
-	CHECK(r.ok[0]);
-	CHECK_STR_EQ(r.err[0], "");
-	CHECK(r.nul_terminated[0]);
-	if (r.body[0])
-		CHECK_MEM_EQ(r.body[0], r.len[0], body, len);
-	CHECK_INT_EQ(srv_requests(s), 1);
-	CHECK(strncmp(s->head[0], "GET /pods HTTP/1.1\r\n", 20) == 0);
-	srv_header(s->head[0], "Accept", value, sizeof(value));
+	CHECK(run_until_results(f.loop, &f.r, 1, 3000));
+	CHECK_INT_EQ(f.r.n, 1);
+	CHECK_INT_EQ(f.r.seq[0], 1);
+	CHECK(f.r.ok[0]);
+	CHECK_STR_EQ(f.r.err[0], "");
+	CHECK(f.r.nul_terminated[0]);
+	if (f.r.body[0])
+		CHECK_MEM_EQ(f.r.body[0], f.r.len[0], body, len);
+	CHECK_INT_EQ(srv_requests(f.s), 1);
+	CHECK(starts_with(f.s->head[0], "GET /pods HTTP/1.1\r\n"));
+	srv_header(f.s->head[0], "Accept", value, sizeof(value));
 	CHECK_STR_EQ(value, "application/json");
-	srv_header(s->head[0], "Authorization", value, sizeof(value));
+	srv_header(f.s->head[0], "Authorization", value, sizeof(value));
 	CHECK_STR_EQ(value, "");
 	kubelet_get_stats(k, &st);
 	CHECK_INT_EQ(st.requests, 1);
@@ -431,9 +488,7 @@ TEST(test_body_delivered_exactly)
 	CHECK(st.last_latency_ms < 3000);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 	free(body);
 }
 
@@ -447,235 +502,178 @@ TEST(test_gzip_response)
 	    0x03, 0x0a, 0x97, 0x19, 0x02, 0x45, 0x32, 0x4b, 0x52, 0x73, 0x8b, 0x95, 0xac,
 	    0xa2, 0x63, 0x6b, 0xb9, 0x00, 0xdc, 0xc1, 0x6f, 0xa2, 0x30, 0x00, 0x00, 0x00};
 	static const char plain[] = "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[]}\n";
-	struct srv *s;
-	struct loop *loop;
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], value[256];
+	char value[256];
 
-	s = srv_start();
-	loop = loop_new();
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	srv_set(s, 200, (const char *)gz, sizeof(gz), 0);
-	pthread_mutex_lock(&s->mu);
-	s->content_encoding = "gzip";
-	pthread_mutex_unlock(&s->mu);
-	o = default_options(url, sizeof(url), s->port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	srv_set(f.s, 200, (const char *)gz, sizeof(gz), 0);
+	SRV_SET_FIELD(f.s, content_encoding, "gzip");
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	srv_header(s->head[0], "Accept-Encoding", value, sizeof(value));
+	CHECK(fetch(&f, k, 1));
+	srv_header(f.s->head[0], "Accept-Encoding", value, sizeof(value));
 	if (!strstr(value, "gzip")) {
 		kubelet_free(k);
-		results_free(&r);
-		loop_free(loop);
-		srv_stop(s);
+		fixture_end(&f);
 		SKIP("libcurl does not offer gzip (Accept-Encoding: \"%s\")", value);
 	}
-	CHECK(r.ok[0]);
-	if (r.body[0])
-		CHECK_MEM_EQ(r.body[0], r.len[0], plain, sizeof(plain) - 1);
+	CHECK(f.r.ok[0]);
+	if (f.r.body[0])
+		CHECK_MEM_EQ(f.r.body[0], f.r.len[0], plain, sizeof(plain) - 1);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_http_errors)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet_stats st;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], want[128];
+	char want[128];
 	char big[1000];
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	o = default_options(url, sizeof(url), s->port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 
-	srv_set(s, 401, "Unauthorized\n", 13, 0);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 3000));
+	srv_set(f.s, 401, "Unauthorized\n", 13, 0);
+	CHECK(fetch(&f, k, 1));
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: HTTP 401: Unauthorized",
-		 s->port);
-	CHECK(!r.ok[0]);
-	CHECK_STR_EQ(r.err[0], want);
-	CHECK(r.body[0] == NULL && r.len[0] == 0);
+		 f.s->port);
+	CHECK(!f.r.ok[0]);
+	CHECK_STR_EQ(f.r.err[0], want);
+	CHECK(f.r.body[0] == NULL && f.r.len[0] == 0);
 
 	/* A long error body is cut to a printable excerpt. */
 	memset(big, 'x', sizeof(big));
 	big[0] = '\n';
-	srv_set(s, 500, big, sizeof(big), 0);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: HTTP 500: ", s->port);
-	CHECK(!r.ok[1]);
-	CHECK(strncmp(r.err[1], want, strlen(want)) == 0);
-	CHECK(strlen(r.err[1]) < strlen(want) + 300);
+	srv_set(f.s, 500, big, sizeof(big), 0);
+	CHECK(fetch(&f, k, 2));
+	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: HTTP 500: ", f.s->port);
+	CHECK(!f.r.ok[1]);
+	CHECK(starts_with(f.r.err[1], want));
+	CHECK(strlen(f.r.err[1]) < strlen(want) + 300);
 
 	/* Redirects are not followed. */
-	srv_set(s, 302, "", 0, 0);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 3, 3000));
-	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: HTTP 302", s->port);
-	CHECK(!r.ok[2]);
-	CHECK_STR_EQ(r.err[2], want);
-	CHECK_INT_EQ(srv_requests(s), 3);
+	srv_set(f.s, 302, "", 0, 0);
+	CHECK(fetch(&f, k, 3));
+	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: HTTP 302", f.s->port);
+	CHECK(!f.r.ok[2]);
+	CHECK_STR_EQ(f.r.err[2], want);
+	CHECK_INT_EQ(srv_requests(f.s), 3);
 
 	kubelet_get_stats(k, &st);
 	CHECK_INT_EQ(st.requests, 3);
 	CHECK_INT_EQ(st.errors, 3);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_connection_refused)
 {
-	struct loop *loop = loop_new();
-	struct results r = {0};
-	struct kubelet *k = NULL;
-	struct kubelet_options o;
-	char url[64], want[128];
+	struct fixture f = {.loop = loop_new()}; /* no server */
+	struct kubelet *k;
+	char want[128];
 	int port = 0, fd = bind_loopback(false, &port); /* bound, never listening */
 
-	CHECK(loop && fd >= 0);
-	if (!loop || fd < 0)
+	CHECK(f.loop && fd >= 0);
+	if (!f.loop || fd < 0)
 		goto out;
-	o = default_options(url, sizeof(url), port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o = default_options(f.url, sizeof(f.url), port);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	CHECK(!r.ok[0]);
+	CHECK(fetch(&f, k, 1));
+	CHECK(!f.r.ok[0]);
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: ", port);
-	CHECK(strncmp(r.err[0], want, strlen(want)) == 0);
-	CHECK(strstr(r.err[0], "onnection refused") != NULL);
+	CHECK(starts_with(f.r.err[0], want));
+	CHECK(strstr(f.r.err[0], "onnection refused") != NULL);
 	kubelet_free(k);
 out:
 	if (fd >= 0)
 		close(fd);
-	results_free(&r);
-	loop_free(loop);
+	fixture_end(&f);
 }
 
 TEST(test_timeout)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], want[128];
+	char want[128];
 	int64_t t0;
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	srv_set(s, 200, "{}", 2, 3000);
-	o = default_options(url, sizeof(url), s->port);
-	o.timeout_ms = 200;
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	srv_set(f.s, 200, "{}", 2, 3000);
+	f.o.timeout_ms = 200;
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	t0 = loop_now_ms();
 	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 2000));
-	CHECK(!r.ok[0]);
+	CHECK(run_until_results(f.loop, &f.r, 1, 2000));
+	CHECK(!f.r.ok[0]);
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: timed out after 200 ms",
-		 s->port);
-	CHECK(strncmp(r.err[0], want, strlen(want)) == 0);
-	CHECK(r.at_ms[0] - t0 >= 190);
-	CHECK(r.at_ms[0] - t0 < 1000);
+		 f.s->port);
+	CHECK(starts_with(f.r.err[0], want));
+	CHECK(f.r.at_ms[0] - t0 >= 190);
+	CHECK(f.r.at_ms[0] - t0 < 1000);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_max_body)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], want[128];
+	char want[128];
 	static char body[5000];
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
 	memset(body, 'p', sizeof(body));
-	o = default_options(url, sizeof(url), s->port);
-	o.max_body = sizeof(body) - 1;
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o.max_body = sizeof(body) - 1;
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	/* One byte over, and no Content-Length to warn about it. */
-	srv_set(s, 200, body, sizeof(body), 0);
-	pthread_mutex_lock(&s->mu);
-	s->framing = SRV_CLOSE;
-	pthread_mutex_unlock(&s->mu);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 3000));
+	srv_set(f.s, 200, body, sizeof(body), 0);
+	SRV_SET_FIELD(f.s, framing, SRV_CLOSE);
+	CHECK(fetch(&f, k, 1));
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: response larger than %zu bytes",
-		 s->port, sizeof(body) - 1);
-	CHECK(!r.ok[0]);
-	CHECK_STR_EQ(r.err[0], want);
+		 f.s->port, sizeof(body) - 1);
+	CHECK(!f.r.ok[0]);
+	CHECK_STR_EQ(f.r.err[0], want);
 	/* A Content-Length that lies: nothing is sized from it. */
-	srv_set(s, 200, body, 10, 0);
-	pthread_mutex_lock(&s->mu);
-	s->framing = SRV_BOGUS_LENGTH;
-	pthread_mutex_unlock(&s->mu);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	CHECK(!r.ok[1]);
-	CHECK(strstr(r.err[1], "/pods: ") != NULL);
+	srv_set(f.s, 200, body, 10, 0);
+	SRV_SET_FIELD(f.s, framing, SRV_BOGUS_LENGTH);
+	CHECK(fetch(&f, k, 2));
+	CHECK(!f.r.ok[1]);
+	CHECK(strstr(f.r.err[1], "/pods: ") != NULL);
 	kubelet_free(k);
 
 	/* Exactly max_body is fine. */
-	o.max_body = sizeof(body);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o.max_body = sizeof(body);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
-	srv_set(s, 200, body, sizeof(body), 0);
-	pthread_mutex_lock(&s->mu);
-	s->framing = SRV_LENGTH;
-	pthread_mutex_unlock(&s->mu);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 3, 3000));
-	CHECK(r.ok[2]);
-	CHECK(r.nul_terminated[2]);
-	CHECK_INT_EQ(r.len[2], sizeof(body));
+	srv_set(f.s, 200, body, sizeof(body), 0);
+	SRV_SET_FIELD(f.s, framing, SRV_LENGTH);
+	CHECK(fetch(&f, k, 3));
+	CHECK(f.r.ok[2]);
+	CHECK(f.r.nul_terminated[2]);
+	CHECK_INT_EQ(f.r.len[2], sizeof(body));
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 static bool write_file(const char *path, const char *text)
@@ -691,289 +689,224 @@ static bool write_file(const char *path, const char *text)
 
 TEST(test_token)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet_stats st;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64], dir[] = "/tmp/test_kubelet_XXXXXX", path[128], want[256];
+	char dir[64] = "", path[128], want[256];
 
-	CHECK(s && loop);
-	if (!s || !loop || !mkdtemp(dir))
+	if (!fixture_start(&f) || testing_mkdtemp(dir, sizeof(dir), "kubelet") != 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/token", dir);
 	CHECK(write_file(path, "tok-one\n"));
-	o = default_options(url, sizeof(url), s->port);
-	o.token_file = path;
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o.token_file = path;
+	k = fixture_kubelet(&f);
 	if (!k)
-		goto out_dir;
+		goto out;
 
-	pthread_mutex_lock(&s->mu);
-	s->required_auth = "Bearer tok-one";
-	pthread_mutex_unlock(&s->mu);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	CHECK(r.ok[0]);
+	SRV_SET_FIELD(f.s, required_auth, "Bearer tok-one");
+	CHECK(fetch(&f, k, 1));
+	CHECK(f.r.ok[0]);
 
 	/* Re-read before every request: a rotated token is used at once. */
 	CHECK(write_file(path, "tok-two \r\n"));
-	pthread_mutex_lock(&s->mu);
-	s->required_auth = "Bearer tok-two";
-	pthread_mutex_unlock(&s->mu);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	CHECK(r.ok[1]);
-	CHECK_STR_EQ(r.err[1], "");
+	SRV_SET_FIELD(f.s, required_auth, "Bearer tok-two");
+	CHECK(fetch(&f, k, 2));
+	CHECK(f.r.ok[1]);
+	CHECK_STR_EQ(f.r.err[1], "");
 
 	/* Gone: the fetch fails naming the file, and nothing is sent. */
 	CHECK(unlink(path) == 0);
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 3, 3000));
-	CHECK(!r.ok[2]);
+	CHECK(fetch(&f, k, 3));
+	CHECK(!f.r.ok[2]);
 	snprintf(want, sizeof(want), "GET http://127.0.0.1:%d/pods: cannot open token file %s",
-		 s->port, path);
-	CHECK(strncmp(r.err[2], want, strlen(want)) == 0);
-	CHECK_INT_EQ(srv_requests(s), 2);
+		 f.s->port, path);
+	CHECK(starts_with(f.r.err[2], want));
+	CHECK_INT_EQ(srv_requests(f.s), 2);
 
 	/* A token that would split the header is refused. */
 	CHECK(write_file(path, "tok\r\nX-Evil: 1\n"));
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 4, 3000));
-	CHECK(!r.ok[3]);
-	CHECK(strstr(r.err[3], path) != NULL);
-	CHECK_INT_EQ(srv_requests(s), 2);
+	CHECK(fetch(&f, k, 4));
+	CHECK(!f.r.ok[3]);
+	CHECK(strstr(f.r.err[3], path) != NULL);
+	CHECK_INT_EQ(srv_requests(f.s), 2);
 
 	kubelet_get_stats(k, &st);
 	CHECK_INT_EQ(st.requests, 4);
 	CHECK_INT_EQ(st.errors, 2);
 	kubelet_free(k);
-	unlink(path);
-out_dir:
-	rmdir(dir);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	testing_remove_tree(dir);
+	fixture_end(&f);
 }
 
 TEST(test_coalescing)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet_stats st;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64];
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	srv_set(s, 200, "{}", 2, 200);
-	o = default_options(url, sizeof(url), s->port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	srv_set(f.s, 200, "{}", 2, 200);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	CHECK_INT_EQ(kubelet_request(k), 1);
 	CHECK_INT_EQ(kubelet_request(k), 1); /* not started yet: the same fetch */
-	CHECK(run_until_requests(loop, s, 1, 3000));
+	CHECK(run_until_requests(f.loop, f.s, 1, 3000));
 	/* In flight: three more asks make one more fetch. */
 	CHECK_INT_EQ(kubelet_request(k), 2);
 	CHECK_INT_EQ(kubelet_request(k), 2);
 	CHECK_INT_EQ(kubelet_request_after(k, 50), 2);
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	run_until(loop, NULL, NULL, 300);
-	CHECK_INT_EQ(r.n, 2);
-	CHECK_INT_EQ(srv_requests(s), 2);
-	CHECK_INT_EQ(r.seq[0], 1);
-	CHECK_INT_EQ(r.seq[1], 2);
-	CHECK(r.ok[0] && r.ok[1]);
+	CHECK(run_until_results(f.loop, &f.r, 2, 3000));
+	run_until(f.loop, NULL, NULL, 300);
+	CHECK_INT_EQ(f.r.n, 2);
+	CHECK_INT_EQ(srv_requests(f.s), 2);
+	CHECK_INT_EQ(f.r.seq[0], 1);
+	CHECK_INT_EQ(f.r.seq[1], 2);
+	CHECK(f.r.ok[0] && f.r.ok[1]);
 	kubelet_get_stats(k, &st);
 	CHECK_INT_EQ(st.requests, 2);
 	CHECK(st.last_latency_ms >= 190);
 	/* Freed with a fetch pending: it never runs and nothing leaks. */
 	CHECK_INT_EQ(kubelet_request(k), 3);
 	kubelet_free(k);
-	run_until(loop, NULL, NULL, 50);
-	CHECK_INT_EQ(srv_requests(s), 2);
+	run_until(f.loop, NULL, NULL, 50);
+	CHECK_INT_EQ(srv_requests(f.s), 2);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_min_interval)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64];
 	int64_t t0;
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	o = default_options(url, sizeof(url), s->port);
-	o.min_interval_ms = 300;
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o.min_interval_ms = 300;
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	t0 = loop_now_ms();
 	CHECK_INT_EQ(kubelet_request(k), 1);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	CHECK(r.at_ms[0] - t0 < 250); /* the first starts at once */
+	CHECK(run_until_results(f.loop, &f.r, 1, 3000));
+	CHECK(f.r.at_ms[0] - t0 < 250); /* the first starts at once */
 	CHECK_INT_EQ(kubelet_request(k), 2);
-	run_until(loop, NULL, NULL, 100);
-	CHECK_INT_EQ(srv_requests(s), 1); /* held back */
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	CHECK_INT_EQ(r.seq[1], 2);
-	CHECK(r.ok[1]);
-	CHECK_INT_EQ(srv_requests(s), 2);
-	CHECK(s->request_ms[1] - s->request_ms[0] >= 280);
-	CHECK(s->request_ms[1] - s->request_ms[0] < 1000);
+	run_until(f.loop, NULL, NULL, 100);
+	CHECK_INT_EQ(srv_requests(f.s), 1); /* held back */
+	CHECK(run_until_results(f.loop, &f.r, 2, 3000));
+	CHECK_INT_EQ(f.r.seq[1], 2);
+	CHECK(f.r.ok[1]);
+	CHECK_INT_EQ(srv_requests(f.s), 2);
+	CHECK(f.s->request_ms[1] - f.s->request_ms[0] >= 280);
+	CHECK(f.s->request_ms[1] - f.s->request_ms[0] < 1000);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_request_after)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64];
 	int64_t t0;
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	o = default_options(url, sizeof(url), s->port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 
 	/* Idle: not sooner than the delay. */
 	t0 = loop_now_ms();
 	CHECK_INT_EQ(kubelet_request_after(k, 300), 1);
-	run_until(loop, NULL, NULL, 150);
-	CHECK_INT_EQ(srv_requests(s), 0);
-	CHECK(run_until_results(loop, &r, 1, 3000));
-	CHECK(r.ok[0]);
-	CHECK(s->request_ms[0] - t0 >= 300);
+	run_until(f.loop, NULL, NULL, 150);
+	CHECK_INT_EQ(srv_requests(f.s), 0);
+	CHECK(run_until_results(f.loop, &f.r, 1, 3000));
+	CHECK(f.r.ok[0]);
+	CHECK(f.s->request_ms[0] - t0 >= 300);
 
 	/* A plain request overrides a pending delay; the delayed one is not run again. */
 	t0 = loop_now_ms();
 	CHECK_INT_EQ(kubelet_request_after(k, 5000), 2);
 	CHECK_INT_EQ(kubelet_request(k), 2);
-	CHECK(run_until_results(loop, &r, 2, 3000));
-	CHECK(r.at_ms[1] - t0 < 1000);
-	CHECK_INT_EQ(r.seq[1], 2);
-	run_until(loop, NULL, NULL, 100);
-	CHECK_INT_EQ(srv_requests(s), 2);
+	CHECK(run_until_results(f.loop, &f.r, 2, 3000));
+	CHECK(f.r.at_ms[1] - t0 < 1000);
+	CHECK_INT_EQ(f.r.seq[1], 2);
+	run_until(f.loop, NULL, NULL, 100);
+	CHECK_INT_EQ(srv_requests(f.s), 2);
 
 	/* In flight: the next fetch waits for the delay, counted from the call. */
-	srv_set(s, 200, "{}", 2, 100);
+	srv_set(f.s, 200, "{}", 2, 100);
 	CHECK_INT_EQ(kubelet_request(k), 3);
-	CHECK(run_until_requests(loop, s, 3, 3000));
+	CHECK(run_until_requests(f.loop, f.s, 3, 3000));
 	t0 = loop_now_ms();
 	CHECK_INT_EQ(kubelet_request_after(k, 300), 4);
-	CHECK(run_until_results(loop, &r, 4, 3000));
-	CHECK_INT_EQ(r.seq[2], 3);
-	CHECK_INT_EQ(r.seq[3], 4);
-	CHECK_INT_EQ(srv_requests(s), 4);
-	CHECK(s->request_ms[3] - t0 >= 300);
+	CHECK(run_until_results(f.loop, &f.r, 4, 3000));
+	CHECK_INT_EQ(f.r.seq[2], 3);
+	CHECK_INT_EQ(f.r.seq[3], 4);
+	CHECK_INT_EQ(srv_requests(f.s), 4);
+	CHECK(f.s->request_ms[3] - t0 >= 300);
 	kubelet_free(k);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_free_while_in_flight)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64];
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	srv_set(s, 200, "{}", 2, 2000);
-	o = default_options(url, sizeof(url), s->port);
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	srv_set(f.s, 200, "{}", 2, 2000);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
 	kubelet_request(k);
-	CHECK(run_until_requests(loop, s, 1, 3000));
+	CHECK(run_until_requests(f.loop, f.s, 1, 3000));
 	kubelet_free(k);
-	run_until(loop, NULL, NULL, 50);
-	CHECK_INT_EQ(r.n, 0);
+	run_until(f.loop, NULL, NULL, 50);
+	CHECK_INT_EQ(f.r.n, 0);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_free_in_done)
 {
-	struct srv *s = srv_start();
-	struct loop *loop = loop_new();
-	struct results r = {0};
+	struct fixture f;
 	struct kubelet *k;
-	struct kubelet_options o;
-	char url[64];
 
-	CHECK(s && loop);
-	if (!s || !loop)
+	if (!fixture_start(&f))
 		goto out;
-	o = default_options(url, sizeof(url), s->port);
 	/* After a transfer, with another fetch asked for. */
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
-	srv_set(s, 200, "{}", 2, 100);
-	r.free_in_done = &k;
+	srv_set(f.s, 200, "{}", 2, 100);
+	f.r.free_in_done = &k;
 	CHECK_INT_EQ(kubelet_request(k), 1);
-	CHECK(run_until_requests(loop, s, 1, 3000));
+	CHECK(run_until_requests(f.loop, f.s, 1, 3000));
 	CHECK_INT_EQ(kubelet_request(k), 2); /* its start timer is armed before done runs */
-	CHECK(run_until_results(loop, &r, 1, 3000));
+	CHECK(run_until_results(f.loop, &f.r, 1, 3000));
 	CHECK(k == NULL);
-	run_until(loop, NULL, NULL, 50);
-	CHECK_INT_EQ(r.n, 1);
-	CHECK_INT_EQ(srv_requests(s), 1);
+	run_until(f.loop, NULL, NULL, 50);
+	CHECK_INT_EQ(f.r.n, 1);
+	CHECK_INT_EQ(srv_requests(f.s), 1);
 
 	/* After a failure before the transfer (no token file). */
-	o.token_file = "/nonexistent/token";
-	k = kubelet_new(loop, &o, on_done, &r);
-	CHECK(k);
+	f.o.token_file = "/nonexistent/token";
+	k = fixture_kubelet(&f);
 	if (!k)
 		goto out;
-	kubelet_request(k);
-	CHECK(run_until_results(loop, &r, 2, 3000));
+	CHECK(fetch(&f, k, 2));
 	CHECK(k == NULL);
-	CHECK(strstr(r.err[1], "/nonexistent/token") != NULL);
-	CHECK_INT_EQ(srv_requests(s), 1);
+	CHECK(strstr(f.r.err[1], "/nonexistent/token") != NULL);
+	CHECK_INT_EQ(srv_requests(f.s), 1);
 out:
-	results_free(&r);
-	loop_free(loop);
-	srv_stop(s);
+	fixture_end(&f);
 }
 
 TEST(test_bad_options)
@@ -1044,22 +977,20 @@ static int read_accept_port(const char *out_path)
 	return port;
 }
 
-static void tls_fetch(struct loop *loop, const struct kubelet_options *o, struct results *r)
+/* Fetches once with a new client made from f's options, then frees it. */
+static void tls_fetch(struct fixture *f)
 {
-	struct kubelet *k = kubelet_new(loop, o, on_done, r);
-	int n = r->n;
+	struct kubelet *k = fixture_kubelet(f);
 
-	CHECK(k);
 	if (!k)
 		return;
-	kubelet_request(k);
-	CHECK(run_until_results(loop, r, n + 1, 3000));
+	CHECK(fetch(f, k, f->r.n + 1));
 	kubelet_free(k);
 }
 
 TEST(test_tls)
 {
-	char dir[] = "/tmp/test_kubelet_tls_XXXXXX", path[4][128], url[64], want[128];
+	char dir[64] = "", out_txt[128], cert[128], pods[128], want[128];
 	static const char body[] = "{\"kind\":\"PodList\",\"items\":[]}\n";
 	char *const keygen[] = {"openssl",
 				"req",
@@ -1082,65 +1013,57 @@ TEST(test_tls)
 				NULL};
 	char *const server[] = {"openssl",  "s_server", "-accept", "127.0.0.1:0", "-cert",
 				"cert.pem", "-key",	"key.pem", "-WWW",	  NULL};
-	struct kubelet_options o = {.url = url, .timeout_ms = 3000, .max_body = 1 << 20};
-	struct results r = {0};
-	struct loop *loop = NULL;
+	struct fixture f = {0}; /* no test server: s_server serves */
 	pid_t pid = -1;
 	int port = 0;
 
-	if (!mkdtemp(dir))
+	if (testing_mkdtemp(dir, sizeof(dir), "kubelet-tls") != 0)
 		SKIP("cannot make a temporary directory: %s", strerror(errno));
-	snprintf(path[0], sizeof(path[0]), "%s/out.txt", dir);
-	snprintf(path[1], sizeof(path[1]), "%s/cert.pem", dir);
-	snprintf(path[2], sizeof(path[2]), "%s/key.pem", dir);
-	snprintf(path[3], sizeof(path[3]), "%s/pods", dir);
-	if (wait_exit(spawn_in(dir, path[0], keygen)) != 0) {
-		unlink(path[0]);
-		unlink(path[1]);
-		unlink(path[2]);
-		rmdir(dir);
+	snprintf(out_txt, sizeof(out_txt), "%s/out.txt", dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(pods, sizeof(pods), "%s/pods", dir);
+	if (wait_exit(spawn_in(dir, out_txt, keygen)) != 0) {
+		testing_remove_tree(dir);
 		SKIP("`openssl req` could not make a self-signed certificate");
 	}
-	CHECK(write_file(path[3], body));
-	pid = spawn_in(dir, path[0], server);
+	CHECK(write_file(pods, body));
+	pid = spawn_in(dir, out_txt, server);
 	for (int64_t until = loop_now_ms() + 3000; pid > 0 && !port && loop_now_ms() < until;) {
-		port = read_accept_port(path[0]);
+		port = read_accept_port(out_txt);
 		if (!port)
 			usleep(10000);
 	}
 	if (!port)
 		goto out;
-	loop = loop_new();
-	CHECK(loop);
-	if (!loop)
+	f.loop = loop_new();
+	CHECK(f.loop);
+	if (!f.loop)
 		goto out;
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	snprintf(f.url, sizeof(f.url), "https://127.0.0.1:%d", port);
+	f.o = (struct kubelet_options){.url = f.url, .timeout_ms = 3000, .max_body = 1 << 20};
 
-	o.ca_file = path[1]; /* verified against the test's own CA */
-	tls_fetch(loop, &o, &r);
-	CHECK(r.n == 1 && r.ok[0]);
-	if (r.body[0])
-		CHECK_MEM_EQ(r.body[0], r.len[0], body, sizeof(body) - 1);
+	f.o.ca_file = cert; /* verified against the test's own CA */
+	tls_fetch(&f);
+	CHECK(f.r.n == 1 && f.r.ok[0]);
+	if (f.r.body[0])
+		CHECK_MEM_EQ(f.r.body[0], f.r.len[0], body, sizeof(body) - 1);
 
-	o.ca_file = NULL; /* the system's CAs do not know it */
-	tls_fetch(loop, &o, &r);
+	f.o.ca_file = NULL; /* the system's CAs do not know it */
+	tls_fetch(&f);
 	snprintf(want, sizeof(want), "GET https://127.0.0.1:%d/pods: ", port);
-	CHECK(r.n == 2 && !r.ok[1]);
-	CHECK(strncmp(r.err[1], want, strlen(want)) == 0);
+	CHECK(f.r.n == 2 && !f.r.ok[1]);
+	CHECK(starts_with(f.r.err[1], want));
 
-	o.insecure = true; /* not verified */
-	tls_fetch(loop, &o, &r);
-	CHECK(r.n == 3 && r.ok[2]);
+	f.o.insecure = true; /* not verified */
+	tls_fetch(&f);
+	CHECK(f.r.n == 3 && f.r.ok[2]);
 out:
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		wait_exit(pid);
 	}
-	for (int i = 0; i < 4; i++)
-		unlink(path[i]);
-	rmdir(dir);
-	loop_free(loop);
-	results_free(&r);
+	testing_remove_tree(dir);
+	fixture_end(&f);
 	if (!port)
 		SKIP("`openssl s_server` did not start");
 }

@@ -17,12 +17,33 @@
 
 struct guard {
 	int fired;
+	struct loop_timer *timer; /* armed and not fired yet */
 };
 
 static void guard_fire(struct loop *loop, void *arg)
 {
-	((struct guard *)arg)->fired = 1;
+	struct guard *g = arg;
+
+	g->fired = 1;
+	g->timer = NULL;
 	loop_stop(loop);
+}
+
+/* Runs the loop, first arming the guard timer unless it is still armed.
+ * Whether loop_run returned 0 and the guard did not have to stop it; what went
+ * wrong is printed. */
+static bool run_guarded(struct loop *loop, struct guard *g)
+{
+	int ret;
+
+	if (!g->timer)
+		g->timer = loop_timer_add(loop, GUARD_MS, guard_fire, g);
+	ret = loop_run(loop);
+	if (ret != 0)
+		fprintf(stderr, "  loop_run returned %d, expected 0\n", ret);
+	if (g->fired)
+		fprintf(stderr, "  the guard timer had to stop the loop\n");
+	return ret == 0 && !g->fired;
 }
 
 static void stop_now(struct loop *loop, void *arg)
@@ -32,6 +53,25 @@ static void stop_now(struct loop *loop, void *arg)
 }
 
 /* ---- fds ---- */
+
+/* A new loop and a new non-blocking pipe in fds; NULL (the failure checked)
+ * when the loop could not be made. */
+static struct loop *loop_with_pipe(int fds[2])
+{
+	struct loop *loop = loop_new();
+
+	CHECK(loop != NULL);
+	if (loop)
+		CHECK_INT_EQ(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	return loop;
+}
+
+static void free_with_pipe(struct loop *loop, int fds[2])
+{
+	close(fds[0]);
+	close(fds[1]);
+	loop_free(loop);
+}
 
 struct pipe_ctx {
 	int fds[2];
@@ -60,6 +100,16 @@ static void pipe_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 		loop_stop(loop);
 }
 
+/* loop_with_pipe, and pipe_readable watching p's read end for events. */
+static struct loop *loop_watching_pipe(struct pipe_ctx *p, uint32_t events)
+{
+	struct loop *loop = loop_with_pipe(p->fds);
+
+	if (loop)
+		CHECK_INT_EQ(loop_add_fd(loop, p->fds[0], events, pipe_readable, p), 0);
+	return loop;
+}
+
 static void write_pipe_b(struct loop *loop, void *arg)
 {
 	struct pipe_ctx *p = arg;
@@ -70,81 +120,62 @@ static void write_pipe_b(struct loop *loop, void *arg)
 
 TEST(test_fd_callbacks)
 {
-	struct loop *loop = loop_new();
 	struct pipe_ctx p = {.stop_after = 2};
+	struct loop *loop = loop_watching_pipe(&p, EPOLLIN);
 	struct guard g = {0};
-	struct loop_timer *guard;
 
-	CHECK(loop != NULL);
 	if (!loop)
 		return;
-	CHECK_INT_EQ(pipe2(p.fds, O_NONBLOCK | O_CLOEXEC), 0);
-	CHECK_INT_EQ(loop_add_fd(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
 	/* the same fd twice is refused */
 	CHECK_INT_EQ(loop_add_fd(loop, p.fds[0], EPOLLIN, pipe_readable, &p), -EEXIST);
 	CHECK_INT_EQ(loop_add_fd(loop, -1, EPOLLIN, pipe_readable, &p), -EBADF);
 	CHECK_INT_EQ(write(p.fds[1], "a", 1), 1);
 	loop_timer_add(loop, 50, write_pipe_b, &p);
-	guard = loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(p.calls, 2);
 	CHECK_STR_EQ(p.got, "ab");
 	if (!g.fired)
-		loop_timer_cancel(loop, guard);
+		loop_timer_cancel(loop, g.timer);
 
 	/* an fd that is not watched is not an error to delete */
 	loop_del_fd(loop, 1000);
 	loop_del_fd(loop, -1);
-	close(p.fds[0]);
-	close(p.fds[1]);
-	loop_free(loop);
+	free_with_pipe(loop, p.fds);
 }
 
 TEST(test_fd_high_number)
 {
-	struct loop *loop = loop_new();
 	struct pipe_ctx p = {.stop_after = 1};
+	struct loop *loop = loop_with_pipe(p.fds);
 	struct guard g = {0};
 	int high;
 
-	CHECK(loop != NULL);
 	if (!loop)
 		return;
-	CHECK_INT_EQ(pipe2(p.fds, O_NONBLOCK | O_CLOEXEC), 0);
 	/* past the first handler table: it grows */
 	high = fcntl(p.fds[0], F_DUPFD_CLOEXEC, 300);
 	CHECK(high >= 300);
 	CHECK_INT_EQ(loop_add_fd(loop, high, EPOLLIN, pipe_readable, &p), 0);
 	CHECK_INT_EQ(write(p.fds[1], "z", 1), 1);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_STR_EQ(p.got, "z");
 	close(high);
-	close(p.fds[0]);
-	close(p.fds[1]);
-	loop_free(loop); /* frees the guard timer that did not fire */
+	free_with_pipe(loop, p.fds); /* frees the guard timer that did not fire */
 }
 
 TEST(test_fd_del_from_own_callback)
 {
-	struct loop *loop = loop_new();
 	struct pipe_ctx p = {.del_self = true};
+	struct loop *loop = loop_watching_pipe(&p, EPOLLIN);
 	struct guard g = {0};
 
-	CHECK(loop != NULL);
 	if (!loop)
 		return;
-	CHECK_INT_EQ(pipe2(p.fds, O_NONBLOCK | O_CLOEXEC), 0);
-	CHECK_INT_EQ(loop_add_fd(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
 	CHECK_INT_EQ(write(p.fds[1], "x", 1), 1);
 	/* more data later: must not reach the deleted handler */
 	loop_timer_add(loop, 30, write_pipe_b, &p);
 	loop_timer_add(loop, 200, stop_now, NULL);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(p.calls, 1);
 	CHECK_STR_EQ(p.got, "x");
 
@@ -152,13 +183,9 @@ TEST(test_fd_del_from_own_callback)
 	p.del_self = false;
 	p.stop_after = 2;
 	CHECK_INT_EQ(loop_add_fd(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g)); /* the same guard still armed */
 	CHECK_STR_EQ(p.got, "xb");
-	close(p.fds[0]);
-	close(p.fds[1]);
-	loop_free(loop);
+	free_with_pipe(loop, p.fds);
 }
 
 /* A callback deleting another fd that is ready in the same round: the other
@@ -201,9 +228,7 @@ TEST(test_fd_del_other_in_same_round)
 	CHECK_INT_EQ(write(p.a[1], "1", 1), 1);
 	CHECK_INT_EQ(write(p.b[1], "2", 1), 1);
 	loop_timer_add(loop, 100, stop_now, NULL);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	/* whichever ran first removed the other */
 	CHECK_INT_EQ(p.calls_a + p.calls_b, 1);
 	close(p.a[0]);
@@ -215,29 +240,22 @@ TEST(test_fd_del_other_in_same_round)
 
 TEST(test_fd_mod)
 {
-	struct loop *loop = loop_new();
 	struct pipe_ctx p = {.stop_after = 1};
+	struct loop *loop = loop_watching_pipe(&p, 0);
 	struct guard g = {0};
 
-	CHECK(loop != NULL);
 	if (!loop)
 		return;
-	CHECK_INT_EQ(pipe2(p.fds, O_NONBLOCK | O_CLOEXEC), 0);
-	CHECK_INT_EQ(loop_add_fd(loop, p.fds[0], 0, pipe_readable, &p), 0);
 	CHECK_INT_EQ(write(p.fds[1], "m", 1), 1);
 	/* not asked for EPOLLIN yet: nothing until loop_mod_fd */
 	loop_timer_add(loop, 100, stop_now, NULL);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(p.calls, 0);
 	CHECK_INT_EQ(loop_mod_fd(loop, p.fds[0], EPOLLIN), 0);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_STR_EQ(p.got, "m");
 	CHECK(loop_mod_fd(loop, p.fds[1], EPOLLOUT) < 0); /* never added */
-	close(p.fds[0]);
-	close(p.fds[1]);
-	loop_free(loop);
+	free_with_pipe(loop, p.fds);
 }
 
 /* ---- timers ---- */
@@ -285,9 +303,7 @@ TEST(test_timers_in_deadline_order)
 	loop_timer_add(loop, -5, tick_fire, &t[3]); /* negative: as soon as possible */
 	loop_timer_add(loop, 60, tick_fire, &t[4]); /* same deadline: after t[2] */
 	loop_timer_add(loop, 150, tick_fire, &t[5]);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(o.n, 6);
 	CHECK_INT_EQ(o.order[0], 0);
 	CHECK_INT_EQ(o.order[1], 10);
@@ -345,9 +361,7 @@ TEST(test_timer_cancel)
 	c2.victim = loop_timer_add(loop, 80, victim_fire, &c2);
 	loop_timer_add(loop, 30, cancel_victim, &c2);
 	loop_timer_add(loop, 150, add_follow_up, NULL);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(c.victim_fired, 0);
 	CHECK_INT_EQ(c2.victim_fired, 0);
 	CHECK(c2.victim == NULL);
@@ -398,21 +412,17 @@ static void idle_noop(struct loop *loop, void *arg)
 
 TEST(test_idle_runs_before_waits)
 {
-	struct loop *loop = loop_new();
 	struct idle_ctx x = {0};
+	struct loop *loop = loop_with_pipe(x.fds);
 	struct guard g = {0};
 
-	CHECK(loop != NULL);
 	if (!loop)
 		return;
-	CHECK_INT_EQ(pipe2(x.fds, O_NONBLOCK | O_CLOEXEC), 0);
 	CHECK_INT_EQ(loop_on_idle(loop, idle_fn, &x), 0);
 	CHECK_INT_EQ(loop_add_fd(loop, x.fds[0], EPOLLIN, idle_fd, &x), 0);
 	/* the write lands in a later round: idle ran before the wait that sees it */
 	loop_timer_add(loop, 30, idle_write, &x);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(x.fd_calls, 1);
 	/* before the first wait and before the wait after the timer */
 	CHECK(x.idle_before_fd >= 2);
@@ -423,9 +433,7 @@ TEST(test_idle_runs_before_waits)
 	for (int i = 1; i < 8; i++)
 		CHECK_INT_EQ(loop_on_idle(loop, idle_noop, NULL), 0);
 	CHECK_INT_EQ(loop_on_idle(loop, idle_noop, NULL), -ENOSPC);
-	close(x.fds[0]);
-	close(x.fds[1]);
-	loop_free(loop);
+	free_with_pipe(loop, x.fds);
 }
 
 TEST(test_stop_from_timer)
@@ -443,16 +451,13 @@ TEST(test_stop_from_timer)
 	loop_timer_add(loop, 50, tick_fire, &first);
 	loop_timer_add(loop, 50, tick_fire, &same); /* due with it, but after the stop */
 	loop_timer_add(loop, 500, tick_fire, &later);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(o.n, 1);
 	CHECK_INT_EQ(o.order[0], 1);
 	CHECK(loop_now_ms() - start < 400);
 
 	/* running again resumes with the timers left */
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	CHECK_INT_EQ(o.n, 3);
 	CHECK_INT_EQ(o.order[1], 3);
 	CHECK_INT_EQ(o.order[2], 2);
@@ -471,9 +476,7 @@ TEST(test_stop_before_run_and_clock)
 	/* loop_run starts afresh: a stop before it does not end it */
 	loop_stop(loop);
 	loop_timer_add(loop, 20, stop_now, NULL);
-	loop_timer_add(loop, GUARD_MS, guard_fire, &g);
-	CHECK_INT_EQ(loop_run(loop), 0);
-	CHECK(!g.fired);
+	CHECK(run_guarded(loop, &g));
 	loop_free(loop);
 	loop_free(NULL);
 
