@@ -69,6 +69,7 @@ struct tail {
 	int ifd, kick_fd;
 	bool kicked;
 	bool root_ok;
+	bool root_warned;	      /* the pods dir's absence was reported */
 	struct hmap *watches;	      /* wd -> tail_watch */
 	struct hmap *watch_paths;     /* dir path -> tail_watch */
 	struct hmap *files;	      /* path -> tail_fstate */
@@ -584,23 +585,34 @@ static void tail_inotify_readable(struct loop *loop, int fd, uint32_t events, vo
 	tail_process_pending(t);
 }
 
+/* Watches the pods log dir. A dir that is missing or unreadable is reported
+ * once with its path and retried on every rescan; its arrival is reported too. */
 static void tail_watch_root(struct tail *t)
 {
 	struct stat st;
+	const char *why = NULL;
+	int rc;
 
 	if (t->root_ok)
 		return;
-	if (stat(t->opts.pods_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    access(t->opts.pods_dir, R_OK | X_OK) != 0) {
-		log_error("tail: pods log dir %s: %s; retrying every %lld ms", t->opts.pods_dir,
-			  stat(t->opts.pods_dir, &st) != 0 ? strerror(errno)
-			  : !S_ISDIR(st.st_mode)	   ? "not a directory"
-							   : strerror(EACCES),
-			  (long long)t->opts.rescan_ms);
+	rc = stat(t->opts.pods_dir, &st);
+	if (rc == 0 && !S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (rc != 0 || access(t->opts.pods_dir, R_OK | X_OK) != 0)
+		why = strerror(errno);
+	if (why) {
+		if (!t->root_warned)
+			log_error("tail: pods log dir %s: %s; retrying every %lld ms",
+				  t->opts.pods_dir, why, (long long)t->opts.rescan_ms);
+		t->root_warned = true;
 		return;
 	}
-	if (tail_add_watch(t, t->opts.pods_dir, TAIL_WATCH_ROOT, NULL))
-		t->root_ok = true;
+	if (!tail_add_watch(t, t->opts.pods_dir, TAIL_WATCH_ROOT, NULL))
+		return;
+	t->root_ok = true;
+	if (t->root_warned)
+		log_info("tail: pods log dir %s is there now", t->opts.pods_dir);
+	t->root_warned = false;
 }
 
 static void tail_rescan(struct tail *t)
