@@ -68,8 +68,6 @@ struct agent {
 	bool kubelet_failing;
 	int64_t kubelet_backoff_ms;
 	struct loop_timer *housekeeping;
-	bool waits_answered; /* agent_check_wait: the kubelet answered */
-	size_t waits_left;
 	struct agent_counters n;
 };
 
@@ -407,11 +405,18 @@ release:
 	return true;
 }
 
+struct agent_wait_check {
+	struct agent *a;
+	bool answered; /* the kubelet has just answered */
+	size_t left;   /* waits kept */
+};
+
 /* Drops the wait for a pod the cache now has, or that the kubelet did not
  * list in AGENT_WAIT_ATTEMPTS answers; counts the others. */
 static bool agent_check_wait(const void *key, size_t key_len, void *value, void *ctx)
 {
-	struct agent *a = ctx;
+	struct agent_wait_check *x = ctx;
+	struct agent *a = x->a;
 	struct agent_pod_wait *w = value;
 	char uid[CGPATH_UID_MAX + 64];
 
@@ -421,11 +426,11 @@ static bool agent_check_wait(const void *key, size_t key_len, void *value, void 
 	uid[key_len] = '\0';
 	if (pods_lookup(a->pods, uid))
 		goto drop;
-	if (a->waits_answered && ++w->attempts >= AGENT_WAIT_ATTEMPTS)
+	if (x->answered && ++w->attempts >= AGENT_WAIT_ATTEMPTS)
 		goto drop;
 	if (loop_now_ms() - w->since_ms > a->cfg->pod_retention_ms)
 		goto drop;
-	a->waits_left++;
+	x->left++;
 	return false;
 drop:
 	free(w);
@@ -436,6 +441,7 @@ static void agent_kubelet_done(void *ctx, uint64_t seq, bool ok, const char *bod
 			       const char *err)
 {
 	struct agent *a = ctx;
+	struct agent_wait_check check = {.a = a};
 	const char *why = NULL;
 	size_t skipped = 0;
 	int n = 0;
@@ -467,10 +473,9 @@ static void agent_kubelet_done(void *ctx, uint64_t seq, bool ok, const char *bod
 		a->kubelet_failing = true;
 	}
 	/* pods still unknown: ask again, with backoff */
-	a->waits_answered = ok;
-	a->waits_left = 0;
-	hmap_foreach(a->pod_waits, agent_check_wait, a);
-	if (a->waits_left > 0) {
+	check.answered = ok;
+	hmap_foreach(a->pod_waits, agent_check_wait, &check);
+	if (check.left > 0) {
 		kubelet_request_after(a->kubelet, a->kubelet_backoff_ms);
 		a->kubelet_backoff_ms *= 2;
 		if (a->kubelet_backoff_ms > AGENT_KUBELET_BACKOFF_MAX)
@@ -506,10 +511,11 @@ static void agent_read_runtime(struct agent *a, struct container *c, bool on_exe
 	c->sandbox = ri.sandbox;
 	if (ri.init_pid)
 		c->init_tgid = ri.init_pid;
-	if (ri.name[0] && containers_set_name(a->containers, c, ri.name, ri.log_path) != 0)
-		log_error("containers: %s: out of memory", c->id);
-	if (ri.name[0])
+	if (ri.name[0]) {
+		if (containers_set_name(a->containers, c, ri.name, ri.log_path) != 0)
+			log_error("containers: %s: out of memory", c->id);
 		tail_wake_pod(a->tail, c->pod_uid);
+	}
 }
 
 /* An exec the runtime does for itself inside the container's cgroup while
@@ -549,7 +555,7 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 
 	if (!c)
 		return;
-	if (log_get_level() <= LOG_DEBUG && e->h.type != LC_FORK)
+	if (e->h.type != LC_FORK)
 		log_debug("lifecycle: %s pid %d tgid %d comm %s file %s code %d in %s",
 			  e->h.type == LC_EXEC ? "exec" : "exit", e->pid, e->tgid, e->comm,
 			  e->filename, e->exit_code, c->id);
@@ -671,14 +677,13 @@ static void agent_idle(struct loop *loop, void *arg)
 static void agent_housekeeping(struct loop *loop, void *arg)
 {
 	struct agent *a = arg;
+	struct agent_wait_check check = {.a = a};
 	int64_t now = loop_now_ms();
 
 	a->housekeeping = loop_timer_add(loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
 	pods_expire(a->pods, now);
 	containers_expire(a->containers, now);
-	a->waits_answered = false;
-	a->waits_left = 0;
-	hmap_foreach(a->pod_waits, agent_check_wait, a);
+	hmap_foreach(a->pod_waits, agent_check_wait, &check);
 }
 
 static void agent_log_summary(struct agent *a)

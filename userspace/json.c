@@ -228,11 +228,8 @@ void json_format_time(int64_t ns, char *out)
 		rem += 86400;
 		days--;
 	}
+	/* int64 nanoseconds span the years 1677 to 2262: always four digits */
 	json_civil_from_days(days, &y, &mo, &d);
-	if (y < 0 || y > 9999) {
-		snprintf(out, JSON_TIME_LEN + 1, "%s", "0000-01-01T00:00:00.000000000Z");
-		return;
-	}
 	char tmp[64];
 
 	snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02u:%02u:%02u.%09uZ", y, mo, d,
