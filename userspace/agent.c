@@ -3,11 +3,20 @@
  * A log file of a pod the agent has not seen before is not read until the
  * kubelet has answered about that pod (one coalesced GET /pods) and the file's
  * container id is known, or until metadata_wait_ms has passed: the file is the
- * buffer, so waiting costs nothing and every line carries its metadata.
+ * buffer, so waiting costs nothing and every line carries its metadata. For
+ * the same reason no file is read while the sink holds more than
+ * max_queued_bytes.
+ *
+ * Every event gets the next delivery sequence number. After each line the
+ * file's checkpoint is marked with the offset up to which every line has
+ * become an event (a line held by the CRI joiner, or a long line in pieces,
+ * keeps it at that line's start) and the last sequence number; the position
+ * is saved once the sink confirms that number.
  */
 #include "agent.h"
 
 #include "cgroup_path.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "containers.h"
 #include "cri.h"
@@ -39,10 +48,13 @@
 #define AGENT_KUBELET_MAX_BODY	  (64 * 1024 * 1024)
 #define AGENT_WAIT_ATTEMPTS	  3
 #define AGENT_RUNTIME_TRIES	  8
+#define AGENT_CKPT_GRACE_MS	  60000 /* a checkpoint no open file claims is dropped after */
+#define AGENT_DRAIN_MS		  5000	/* how long a stop waits for the sink */
+#define AGENT_LIMIT_WARN_MS	  10000
 
 struct agent_counters {
 	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
-	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid;
+	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid, rate_limited, paused;
 };
 
 /* A pod UID the agent asked the kubelet about. */
@@ -61,8 +73,13 @@ struct agent {
 	struct kubelet *kubelet;
 	struct pods *pods;
 	struct sink *sink;
+	struct ckpt *ckpt;
 	struct hmap *pod_waits; /* uid -> agent_pod_wait */
 	struct jbuf ev;
+	uint64_t seq;	/* the last event's delivery sequence number */
+	bool paused;	/* the sink is full: no file is read */
+	bool finishing; /* --exit-on-eof: every file was read to its end */
+	struct loop_timer *ckpt_timer;
 	int sigfd;
 	uint64_t kubelet_done_seq; /* the latest fetch that finished, ok or not */
 	bool kubelet_failing;
@@ -84,6 +101,12 @@ struct agent_file {
 	enum cri_stream piece_stream;
 	int64_t piece_time;
 	bool piece_partial;
+	struct ckpt_entry *ck;
+	uint64_t held[2];     /* offset of the first line the joiner holds, per stream */
+	uint64_t done_offset; /* every line before it has become an event */
+	uint64_t limit_lines, limit_bytes; /* rate limit tokens */
+	int64_t limit_ms;		   /* when the tokens were last refilled */
+	int64_t limit_warned_ms;
 };
 
 static void agent_emit(struct agent *a)
@@ -93,8 +116,12 @@ static void agent_emit(struct agent *a)
 		log_error("event dropped: out of memory building it");
 		return;
 	}
-	if (sink_write(a->sink, a->ev.data, a->ev.len) != 0)
+	if (sink_write(a->sink, a->seq + 1, a->ev.data, a->ev.len) != 0) {
 		a->n.sink_errors++;
+		log_error("event dropped: the output did not take it");
+		return;
+	}
+	a->seq++;
 }
 
 static const char *agent_basename(const char *path)
@@ -228,6 +255,38 @@ static void agent_log_discovery(struct container *c)
 		log_fields(LOG_DEBUG, fields, "container discovered");
 }
 
+/* The per-file rate limit (a token bucket refilled every second, bursts up
+ * to one second's worth). Returns false when the line is to be dropped. */
+static bool agent_rate_ok(struct agent *a, struct agent_file *af, size_t len)
+{
+	const struct config *cfg = a->cfg;
+	int64_t now = loop_now_ms();
+
+	if (!cfg->rate_limit_lines && !cfg->rate_limit_bytes)
+		return true;
+	if (now - af->limit_ms >= 1000 || !af->limit_ms) {
+		af->limit_lines = cfg->rate_limit_lines;
+		af->limit_bytes = cfg->rate_limit_bytes;
+		af->limit_ms = now;
+	}
+	if ((cfg->rate_limit_lines && !af->limit_lines) ||
+	    (cfg->rate_limit_bytes && af->limit_bytes < len)) {
+		a->n.rate_limited++;
+		if (now - af->limit_warned_ms >= AGENT_LIMIT_WARN_MS) {
+			af->limit_warned_ms = now;
+			log_warn(
+			    "%s: over the rate limit; lines dropped (%llu so far in all files)",
+			    af->f->path, (unsigned long long)a->n.rate_limited);
+		}
+		return false;
+	}
+	if (cfg->rate_limit_lines)
+		af->limit_lines--;
+	if (cfg->rate_limit_bytes)
+		af->limit_bytes -= len;
+	return true;
+}
+
 /* Joiner output: one log event. */
 static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
 			    size_t len, bool truncated)
@@ -235,7 +294,11 @@ static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, 
 	struct agent_file *af = ctx;
 	struct agent *a = af->a;
 	struct tail_file *f = af->f;
-	struct container *c = agent_file_container(a, f);
+	struct container *c;
+
+	if (!agent_rate_ok(a, af, len))
+		return;
+	c = agent_file_container(a, f);
 
 	agent_begin_event(a, time_ns, "log");
 	jbuf_key(&a->ev, "body");
@@ -270,6 +333,26 @@ static void agent_raw_line(struct agent_file *af, const char *data, size_t len)
 	agent_log_event(af, (enum cri_stream) - 1, agent_realtime_ns(), data, len, false);
 }
 
+/* Feeds the joiner, remembering where the first line it holds began. */
+static void agent_join(struct agent_file *af, enum cri_stream stream, int64_t time_ns,
+		       const char *msg, size_t len, bool partial)
+{
+	if (!af->joiner.stream[stream].open)
+		af->held[stream] = af->f->line_start;
+	cri_joiner_add(&af->joiner, stream, time_ns, msg, len, partial, agent_log_event, af);
+}
+
+/* Every line before the returned offset has become an event. */
+static uint64_t agent_done_offset(const struct agent_file *af, unsigned flags)
+{
+	uint64_t done = flags & TAIL_PIECE_MORE ? af->f->line_start : af->f->line_end;
+
+	for (int s = 0; s < 2; s++)
+		if (af->joiner.stream[s].open && af->held[s] < done)
+			done = af->held[s];
+	return done;
+}
+
 static void agent_file_line(void *ctx, struct tail_file *f, const char *data, size_t len,
 			    unsigned flags)
 {
@@ -278,43 +361,58 @@ static void agent_file_line(void *ctx, struct tail_file *f, const char *data, si
 	struct cri_line cl;
 	int err;
 
+	if (!af)
+		return;
 	if (flags & TAIL_PIECE_CONT) {
 		/* the rest of a raw line longer than the limit */
 		bool more = flags & TAIL_PIECE_MORE;
 		if (af->piece_cri)
-			cri_joiner_add(&af->joiner, af->piece_stream, af->piece_time, data, len,
-				       more || af->piece_partial, agent_log_event, af);
+			agent_join(af, af->piece_stream, af->piece_time, data, len,
+				   more || af->piece_partial);
 		else
 			agent_raw_line(af, data, len);
-		return;
-	}
-	err = cri_parse_line(data, len, &cl);
-	if (err) {
+	} else if ((err = cri_parse_line(data, len, &cl)) != 0) {
 		a->n.cri_malformed++;
 		log_fields(LOG_WARN, NULL, "cri: %s: %s; line emitted as it is", f->path,
 			   cri_strerror(err));
 		af->piece_cri = false;
 		agent_raw_line(af, data, len);
-		return;
+	} else {
+		af->piece_cri = true;
+		af->piece_stream = cl.stream;
+		af->piece_time = cl.time_ns;
+		af->piece_partial = cl.partial;
+		agent_join(af, cl.stream, cl.time_ns, cl.msg, cl.msg_len,
+			   cl.partial || (flags & TAIL_PIECE_MORE));
 	}
-	af->piece_cri = true;
-	af->piece_stream = cl.stream;
-	af->piece_time = cl.time_ns;
-	af->piece_partial = cl.partial;
-	cri_joiner_add(&af->joiner, cl.stream, cl.time_ns, cl.msg, cl.msg_len,
-		       cl.partial || (flags & TAIL_PIECE_MORE), agent_log_event, af);
+	if (af->ck)
+		ckpt_mark(af->ck, a->seq, agent_done_offset(af, flags));
 }
 
-static void agent_file_opened(void *ctx, struct tail_file *f)
+static void agent_file_opened(void *ctx, struct tail_file *f, const struct stat *st)
 {
 	struct agent *a = ctx;
 	struct agent_file *af = calloc(1, sizeof(*af));
 	struct container *c;
+	uint64_t start = 0;
 
 	if (!af) {
 		log_error("tail: %s: out of memory", f->path);
 		return;
 	}
+	if (a->ckpt) {
+		af->ck = ckpt_claim(a->ckpt, f->path, f->fd, st, &start);
+		if (af->ck) {
+			snprintf(af->ck->pod_uid, sizeof(af->ck->pod_uid), "%s", f->pod_uid);
+			snprintf(af->ck->container, sizeof(af->ck->container), "%s",
+				 f->container_name);
+			af->ck->restart = f->restart;
+		} else {
+			log_error("checkpoint: %s: out of memory; its position is not kept",
+				  f->path);
+		}
+	}
+	f->start_offset = start;
 	af->a = a;
 	af->f = f;
 	af->deadline_ms = loop_now_ms() + a->cfg->metadata_wait_ms;
@@ -328,14 +426,45 @@ static void agent_file_opened(void *ctx, struct tail_file *f)
 	}
 }
 
-static void agent_file_closed(void *ctx, struct tail_file *f)
+static bool agent_file_wanted(void *ctx, const char *path, const struct stat *st)
+{
+	struct agent *a = ctx;
+
+	if (!a->ckpt || !ckpt_wants(a->ckpt, st))
+		return false;
+	log_info("checkpoint: %s (rotated) holds lines not yet delivered; reading it", path);
+	return true;
+}
+
+static void agent_file_truncated(void *ctx, struct tail_file *f)
 {
 	struct agent_file *af = f->user;
 
 	(void)ctx;
 	if (!af)
 		return;
+	/* what the joiner held came from the old content: it goes out as it is */
 	cri_joiner_flush(&af->joiner, agent_log_event, af);
+	if (af->ck)
+		ckpt_reset(af->ck, f->fd);
+}
+
+static void agent_file_closed(void *ctx, struct tail_file *f, bool drained, bool gone)
+{
+	struct agent *a = ctx;
+	struct agent_file *af = f->user;
+
+	if (!af)
+		return;
+	/* a file read to its end gives up what the joiner holds; one closed at a
+	 * stop keeps its checkpoint before those lines, to be read again */
+	if (drained) {
+		cri_joiner_flush(&af->joiner, agent_log_event, af);
+		if (af->ck)
+			ckpt_mark(af->ck, a->seq, f->line_end);
+	}
+	if (af->ck)
+		ckpt_release(a->ckpt, af->ck, gone);
 	cri_joiner_free(&af->joiner);
 	free(af);
 	f->user = NULL;
@@ -371,6 +500,14 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 
 	if (!af)
 		return true;
+	if (a->sink->queued_bytes >= a->cfg->max_queued_bytes) {
+		if (!a->paused) {
+			a->n.paused++;
+			log_debug("output holds %zu bytes: reading paused", a->sink->queued_bytes);
+		}
+		a->paused = true;
+		return false;
+	}
 	c = agent_file_container(a, f);
 	if (!c && a->lc) {
 		/* the exec of the process that wrote these lines may still be queued */
@@ -669,9 +806,60 @@ static void agent_idle(struct loop *loop, void *arg)
 {
 	struct agent *a = arg;
 
-	(void)loop;
 	if (sink_flush(a->sink) != 0)
 		a->n.sink_errors++;
+	if (a->paused && a->sink->queued_bytes < a->cfg->max_queued_bytes / 2) {
+		a->paused = false;
+		log_debug("output holds %zu bytes: reading again", a->sink->queued_bytes);
+		tail_wake_pod(a->tail, NULL);
+	}
+	if (a->cfg->exit_on_eof && !a->finishing && !tail_busy(a->tail)) {
+		a->finishing = true;
+		tail_finish(a->tail);
+		loop_stop(loop);
+	}
+}
+
+/* Saves the positions every sink has confirmed (force: even if unchanged). */
+static void agent_checkpoint(struct agent *a, bool force)
+{
+	uint64_t confirmed;
+
+	if (!a->ckpt)
+		return;
+	if (sink_flush(a->sink) != 0)
+		a->n.sink_errors++;
+	confirmed = a->sink->confirmed_seq;
+	if (sink_sync(a->sink) != 0)
+		return; /* not durable: the positions wait */
+	ckpt_confirm(a->ckpt, confirmed);
+	ckpt_save(a->ckpt, loop_now_ms(), AGENT_CKPT_GRACE_MS, force);
+}
+
+static void agent_checkpoint_tick(struct loop *loop, void *arg)
+{
+	struct agent *a = arg;
+
+	a->ckpt_timer =
+	    loop_timer_add(loop, a->cfg->checkpoint_interval_ms, agent_checkpoint_tick, a);
+	agent_checkpoint(a, false);
+}
+
+/* At a stop: gives the sink a bounded time to take what it holds. */
+static void agent_drain_sink(struct agent *a)
+{
+	int64_t give_up = loop_now_ms() + AGENT_DRAIN_MS;
+
+	sink_flush(a->sink);
+	while (a->sink->queued_bytes && loop_now_ms() < give_up) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		sink_flush(a->sink);
+	}
+	if (a->sink->queued_bytes)
+		log_warn("output still holds %zu bytes at exit; their lines are read again "
+			 "at the next start",
+			 a->sink->queued_bytes);
 }
 
 static void agent_housekeeping(struct loop *loop, void *arg)
@@ -716,7 +904,7 @@ static int agent_prepare_state_dir(const char *dir)
 	char probe[4096];
 	FILE *f;
 
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_error("state dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -750,11 +938,14 @@ static int agent_start(struct agent *a)
 	    .rescan_ms = cfg->rescan_interval_ms,
 	    .deleted_grace_ms = 1000,
 	    .read_budget = 1024 * 1024,
+	    .max_deleted_open = cfg->max_deleted_files,
 	};
 	struct tail_callbacks tc = {
 	    .opened = agent_file_opened,
+	    .wanted = agent_file_wanted,
 	    .ready = agent_file_ready,
 	    .line = agent_file_line,
+	    .truncated = agent_file_truncated,
 	    .closed = agent_file_closed,
 	};
 	struct lifecycle_callbacks lcb = {.cgroup = agent_cgroup, .proc = agent_proc};
@@ -775,13 +966,18 @@ static int agent_start(struct agent *a)
 	}
 	if (agent_prepare_state_dir(cfg->state_dir) != 0)
 		return -1;
-	if (sink_open(&a->sink, cfg->output) != 0)
-		return -1;
 	a->loop = loop_new();
+	if (!a->loop || sink_open(&a->sink, cfg->output, a->loop) != 0)
+		return -1;
+	err = ckpt_open(&a->ckpt, cfg->state_dir);
+	if (err) {
+		log_error("checkpoint: %s: %s", cfg->state_dir, strerror(-err));
+		return -1;
+	}
 	a->containers = containers_new(cfg->pod_retention_ms);
 	a->pods = pods_new(cfg->pod_retention_ms);
 	a->pod_waits = hmap_new();
-	if (!a->loop || !a->containers || !a->pods || !a->pod_waits) {
+	if (!a->containers || !a->pods || !a->pod_waits) {
 		log_error("start: out of memory");
 		return -1;
 	}
@@ -808,12 +1004,18 @@ static int agent_start(struct agent *a)
 		log_error("tail: %s: %s", cfg->pods_log_dir, strerror(-err));
 		return -1;
 	}
-	err = lifecycle_open(&a->lc, a->loop, &lcb, a);
-	if (err)
-		return -1;
-	err = containers_scan(lifecycle_cgroup_root(a->lc), agent_scan_found, a);
-	if (err < 0)
-		log_warn("containers: scan %s: %s", lifecycle_cgroup_root(a->lc), strerror(-err));
+	a->ckpt_timer =
+	    loop_timer_add(a->loop, cfg->checkpoint_interval_ms, agent_checkpoint_tick, a);
+	/* one pass over the files found: no containers to watch */
+	if (!cfg->exit_on_eof) {
+		err = lifecycle_open(&a->lc, a->loop, &lcb, a);
+		if (err)
+			return -1;
+		err = containers_scan(lifecycle_cgroup_root(a->lc), agent_scan_found, a);
+		if (err < 0)
+			log_warn("containers: scan %s: %s", lifecycle_cgroup_root(a->lc),
+				 strerror(-err));
+	}
 	a->housekeeping = loop_timer_add(a->loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
 	return 0;
 }
@@ -834,11 +1036,16 @@ static void agent_stop(struct agent *a)
 	tail_close(a->tail);
 	lifecycle_close(a->lc);
 	kubelet_free(a->kubelet);
-	if (a->sink)
-		sink_flush(a->sink);
+	if (a->sink) {
+		agent_drain_sink(a);
+		agent_checkpoint(a, true);
+	}
 	sink_close(a->sink);
+	ckpt_free(a->ckpt);
 	if (a->housekeeping)
 		loop_timer_cancel(a->loop, a->housekeeping);
+	if (a->ckpt_timer)
+		loop_timer_cancel(a->loop, a->ckpt_timer);
 	if (a->pod_waits)
 		hmap_foreach(a->pod_waits, agent_free_wait, NULL);
 	hmap_free(a->pod_waits);

@@ -62,6 +62,18 @@ static const struct config_setting config_settings[] = {
      "how long metadata of a pod gone from the kubelet is kept"},
     {"rescan_interval_s", CT_INT, OFF(rescan_interval_ms), 1000, 1, 3600,
      "safety-net rescan of the pods log dir"},
+    {"checkpoint_interval_ms", CT_INT, OFF(checkpoint_interval_ms), 1, 10, 60000,
+     "how often delivered read positions are saved to the state dir"},
+    {"max_queued_bytes", CT_SIZE, OFF(max_queued_bytes), 1, 1024 * 1024,
+     (int64_t)16 * 1024 * 1024 * 1024, "events held for slow sinks; past it reading pauses"},
+    {"max_deleted_files", CT_SIZE, OFF(max_deleted_files), 1, 1, 1000000,
+     "deleted log files held open until drained; past it the oldest is closed"},
+    {"rate_limit_lines", CT_SIZE, OFF(rate_limit_lines), 1, 0, (int64_t)1 << 40,
+     "log lines per second per file before lines are dropped (0: no limit)"},
+    {"rate_limit_bytes", CT_SIZE, OFF(rate_limit_bytes), 1, 0, (int64_t)1 << 50,
+     "log bytes per second per file before lines are dropped (0: no limit)"},
+    {"exit_on_eof", CT_BOOL, OFF(exit_on_eof), 0, 0, 0,
+     "read every file found to its end, deliver, save positions, exit"},
     {"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
      "runc state dirs to read container annotations from (file only)"},
 };
@@ -109,6 +121,9 @@ void config_defaults(struct config *cfg)
 	cfg->metadata_wait_ms = 1000;
 	cfg->pod_retention_ms = 300 * 1000;
 	cfg->rescan_interval_ms = 10 * 1000;
+	cfg->checkpoint_interval_ms = 1000;
+	cfg->max_queued_bytes = 64 * 1024 * 1024;
+	cfg->max_deleted_files = 1024;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		cfg->runc_roots[cfg->n_runc_roots++] = strdup(roots[i]);
 }

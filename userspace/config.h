@@ -29,6 +29,12 @@ struct config {
 	int64_t metadata_wait_ms;
 	int64_t pod_retention_ms;
 	int64_t rescan_interval_ms;
+	int64_t checkpoint_interval_ms;
+	size_t max_queued_bytes;
+	size_t max_deleted_files;
+	size_t rate_limit_lines; /* per second per file; 0: no limit */
+	size_t rate_limit_bytes;
+	bool exit_on_eof;
 	char *runc_roots[CONFIG_MAX_RUNC_ROOTS];
 	size_t n_runc_roots;
 };

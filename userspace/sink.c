@@ -42,7 +42,7 @@ const char *sink_check_spec(const char *spec)
 	return NULL;
 }
 
-int sink_open(struct sink **out, const char *spec)
+int sink_open(struct sink **out, const char *spec, struct loop *loop)
 {
 	const char *target, *why = sink_check_spec(spec);
 	const struct sink_ops *ops = sink_find(spec, &target);
@@ -51,5 +51,5 @@ int sink_open(struct sink **out, const char *spec)
 		log_error("output %s: %s", spec, why);
 		return -EINVAL;
 	}
-	return ops->open(out, target);
+	return ops->open(out, target, loop);
 }

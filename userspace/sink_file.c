@@ -1,89 +1,211 @@
-/* sink_file.c: events to stdout or appended to a file, through one buffer
- * written out when the loop goes idle or the buffer fills. */
+/* sink_file.c: events to stdout or appended to a file.
+ *
+ * Events are queued in one buffer and written out when the loop goes idle or
+ * the buffer passes SINK_FILE_FLUSH. A pipe on stdout is written without
+ * blocking (through a second, non-blocking open of the same pipe): when the
+ * reader is slow the queue grows, the loop waits for the pipe to take more,
+ * and the agent stops reading logs once the queue passes its cap. An event is
+ * confirmed once its bytes were taken by write(2); sync (before positions
+ * are saved) fsyncs a file.
+ */
 #include "sink.h"
 
 #include "log.h"
+#include "loop.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define SINK_FILE_BUF (256 * 1024)
+#define SINK_FILE_FLUSH		(256 * 1024)
+#define SINK_FILE_MARK		(64 * 1024) /* bytes of events one confirmation mark covers */
+#define SINK_FILE_MARKS		4096
+#define SINK_FILE_CLOSE_WAIT_MS 5000
+
+struct sink_file_mark {
+	uint64_t first, end; /* queue positions (bytes ever queued) of its events */
+	uint64_t seq;	     /* the last event's sequence number */
+};
 
 struct sink_file {
 	struct sink base;
+	struct loop *loop;
 	int fd;
 	bool own_fd;
+	bool watching; /* waiting for EPOLLOUT */
+	bool failing;  /* the last write failed (reported once) */
 	char *path;
 	char *buf;
-	size_t len;
+	size_t start, len, cap; /* queued bytes are buf[start, start + len) */
+	uint64_t queued_total, written_total;
+	struct sink_file_mark marks[SINK_FILE_MARKS];
+	size_t mark_head, n_marks;
 };
+
+static void sink_file_confirm(struct sink_file *f)
+{
+	while (f->n_marks && f->marks[f->mark_head].end <= f->written_total) {
+		f->base.confirmed_seq = f->marks[f->mark_head].seq;
+		f->mark_head = (f->mark_head + 1) % SINK_FILE_MARKS;
+		f->n_marks--;
+	}
+}
+
+static void sink_file_writable(struct loop *loop, int fd, uint32_t events, void *arg);
+
+static void sink_file_watch(struct sink_file *f, bool on)
+{
+	if (on == f->watching)
+		return;
+	if (on && loop_add_fd(f->loop, f->fd, EPOLLOUT, sink_file_writable, f) != 0)
+		return;
+	if (!on)
+		loop_del_fd(f->loop, f->fd);
+	f->watching = on;
+}
 
 static int sink_file_flush(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
-	size_t off = 0;
+	int err = 0;
 
-	while (off < f->len) {
-		ssize_t n = write(f->fd, f->buf + off, f->len - off);
+	while (f->len > 0) {
+		ssize_t n = write(f->fd, f->buf + f->start, f->len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int err = errno;
-			s->stats.errors++;
-			log_error("output %s: write: %s", f->path, strerror(err));
-			memmove(f->buf, f->buf + off, f->len - off);
-			f->len -= off;
-			return -err;
+		if (n < 0 && errno == EAGAIN) {
+			if (f->loop)
+				sink_file_watch(f, true);
+			break;
 		}
-		off += (size_t)n;
+		if (n < 0) {
+			err = -errno;
+			s->stats.errors++;
+			if (!f->failing)
+				log_error("output %s: write: %s; %zu bytes kept until it works",
+					  f->path, strerror(-err), f->len);
+			f->failing = true;
+			break;
+		}
+		if (f->failing)
+			log_info("output %s: writing again", f->path);
+		f->failing = false;
+		f->start += (size_t)n;
+		f->len -= (size_t)n;
+		f->written_total += (uint64_t)n;
 	}
-	f->len = 0;
-	return 0;
+	if (!f->len) {
+		f->start = 0;
+		if (f->watching)
+			sink_file_watch(f, false);
+	}
+	sink_file_confirm(f);
+	s->queued_bytes = f->len;
+	return err;
 }
 
-static int sink_file_write(struct sink *s, const char *data, size_t len)
+static void sink_file_writable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sink_file *f = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	sink_file_flush(&f->base);
+}
+
+static bool sink_file_reserve(struct sink_file *f, size_t more)
+{
+	size_t cap;
+	char *nb;
+
+	if (f->cap - f->start - f->len >= more)
+		return true;
+	if (f->start) {
+		memmove(f->buf, f->buf + f->start, f->len);
+		f->start = 0;
+		if (f->cap - f->len >= more)
+			return true;
+	}
+	cap = f->cap ? f->cap : SINK_FILE_FLUSH;
+	while (cap - f->len < more)
+		cap *= 2;
+	nb = realloc(f->buf, cap);
+	if (!nb)
+		return false;
+	f->buf = nb;
+	f->cap = cap;
+	return true;
+}
+
+static int sink_file_write(struct sink *s, uint64_t seq, const char *data, size_t len)
 {
 	struct sink_file *f = (struct sink_file *)s;
+	struct sink_file_mark *last;
 
-	if (f->len + len > SINK_FILE_BUF) {
-		int err = sink_file_flush(s);
-		if (err)
-			return err;
-	}
-	if (len > SINK_FILE_BUF) {
-		/* larger than the buffer: write it through */
-		size_t off = 0;
-		while (off < len) {
-			ssize_t n = write(f->fd, data + off, len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				s->stats.errors++;
-				return -errno;
-			}
-			off += (size_t)n;
-		}
+	if (!sink_file_reserve(f, len))
+		return -ENOMEM;
+	memcpy(f->buf + f->start + f->len, data, len);
+	f->len += len;
+	f->queued_total += len;
+	last = f->n_marks ? &f->marks[(f->mark_head + f->n_marks - 1) % SINK_FILE_MARKS] : NULL;
+	if (last &&
+	    (f->queued_total - last->first < SINK_FILE_MARK || f->n_marks == SINK_FILE_MARKS)) {
+		last->end = f->queued_total; /* a later confirmation: never early */
+		last->seq = seq;
 	} else {
-		memcpy(f->buf + f->len, data, len);
-		f->len += len;
+		last = &f->marks[(f->mark_head + f->n_marks) % SINK_FILE_MARKS];
+		last->first = f->queued_total - len;
+		last->end = f->queued_total;
+		last->seq = seq;
+		f->n_marks++;
 	}
 	s->stats.events++;
 	s->stats.bytes += len;
+	s->queued_bytes = f->len;
+	if (f->len >= SINK_FILE_FLUSH)
+		sink_file_flush(s);
 	return 0;
+}
+
+static int sink_file_sync(struct sink *s)
+{
+	struct sink_file *f = (struct sink_file *)s;
+
+	if (!f->own_fd || fsync(f->fd) == 0 || errno == EINVAL)
+		return 0;
+	s->stats.errors++;
+	log_warn("output %s: fsync: %s", f->path, strerror(errno));
+	return -errno;
 }
 
 static void sink_file_close(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
 
+	int64_t give_up = loop_now_ms() + SINK_FILE_CLOSE_WAIT_MS;
+
 	sink_file_flush(s);
+	/* a slow pipe: wait for it, but not forever */
+	while (f->len && !f->failing && loop_now_ms() < give_up) {
+		struct pollfd p = {.fd = f->fd, .events = POLLOUT};
+		if (poll(&p, 1, (int)(give_up - loop_now_ms())) <= 0)
+			break;
+		sink_file_flush(s);
+	}
+	if (f->len)
+		log_warn("output %s: %zu bytes not written at exit", f->path, f->len);
+	if (f->watching)
+		sink_file_watch(f, false);
 	if (f->own_fd) {
-		if (fsync(f->fd) != 0 && errno != EINVAL)
-			log_warn("output %s: fsync: %s", f->path, strerror(errno));
+		sink_file_sync(s);
 		close(f->fd);
 	}
 	free(f->path);
@@ -91,33 +213,43 @@ static void sink_file_close(struct sink *s)
 	free(f);
 }
 
-static int sink_file_new(struct sink **out, const struct sink_ops *ops, int fd, bool own,
-			 const char *path)
+static int sink_file_new(struct sink **out, const struct sink_ops *ops, struct loop *loop, int fd,
+			 bool own, const char *path)
 {
 	struct sink_file *f = calloc(1, sizeof(*f));
 
-	if (!f || !(f->buf = malloc(SINK_FILE_BUF)) || !(f->path = strdup(path))) {
-		if (f)
-			free(f->buf);
+	if (!f || !(f->path = strdup(path))) {
 		free(f);
 		if (own)
 			close(fd);
 		return -ENOMEM;
 	}
 	f->base.ops = ops;
+	f->loop = loop;
 	f->fd = fd;
 	f->own_fd = own;
 	*out = &f->base;
 	return 0;
 }
 
-static int sink_stdout_open(struct sink **out, const char *target)
+static int sink_stdout_open(struct sink **out, const char *target, struct loop *loop)
 {
+	struct stat st;
+	int fd;
+
 	(void)target;
-	return sink_file_new(out, &sink_stdout_ops, STDOUT_FILENO, false, "stdout");
+	/* a pipe gets a non-blocking description of its own, so the loop never
+	 * stalls on a slow reader and the shell's stdout keeps its flags */
+	if (loop && fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			return sink_file_new(out, &sink_stdout_ops, loop, fd, true, "stdout");
+		log_debug("output stdout: reopen without blocking: %s", strerror(errno));
+	}
+	return sink_file_new(out, &sink_stdout_ops, loop, STDOUT_FILENO, false, "stdout");
 }
 
-static int sink_file_open(struct sink **out, const char *target)
+static int sink_file_open(struct sink **out, const char *target, struct loop *loop)
 {
 	int fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 
@@ -126,7 +258,7 @@ static int sink_file_open(struct sink **out, const char *target)
 		log_error("output file:%s: open: %s", target, strerror(err));
 		return -err;
 	}
-	return sink_file_new(out, &sink_file_ops, fd, true, target);
+	return sink_file_new(out, &sink_file_ops, loop, fd, true, target);
 }
 
 const struct sink_ops sink_stdout_ops = {
@@ -134,6 +266,7 @@ const struct sink_ops sink_stdout_ops = {
     .open = sink_stdout_open,
     .write = sink_file_write,
     .flush = sink_file_flush,
+    .sync = sink_file_sync,
     .close = sink_file_close,
 };
 
@@ -142,5 +275,6 @@ const struct sink_ops sink_file_ops = {
     .open = sink_file_open,
     .write = sink_file_write,
     .flush = sink_file_flush,
+    .sync = sink_file_sync,
     .close = sink_file_close,
 };

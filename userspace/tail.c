@@ -56,7 +56,8 @@ struct tail_fstate {
 	int64_t unlinked_ms;
 	int64_t idle_since_ms; /* the last time a read found nothing, while unlinked */
 	off_t offset;
-	bool draining; /* on the draining list: its name went to a newer file */
+	uint64_t line_start_off; /* where the line being read began */
+	bool draining;		 /* on the draining list: its name went to a newer file */
 	struct tail_fstate *next_pending;
 	struct tail_fstate *next_draining;
 };
@@ -100,11 +101,16 @@ static void tail_make_pending(struct tail *t, struct tail_fstate *f)
 		return;
 	f->pending = true;
 	f->next_pending = NULL;
-	if (t->pending_tail)
-		t->pending_tail->next_pending = f;
-	else
+	if (!t->pending_head) {
+		t->pending_head = t->pending_tail = f;
+	} else if (f->unlinked) {
+		/* a file without a name is read first: its bytes have no other home */
+		f->next_pending = t->pending_head;
 		t->pending_head = f;
-	t->pending_tail = f;
+	} else {
+		t->pending_tail->next_pending = f;
+		t->pending_tail = f;
+	}
 	tail_kick(t);
 }
 
@@ -219,26 +225,26 @@ static int64_t tail_birth_ns(int fd, bool *known)
 	       ((int64_t)stx.stx_btime.tv_sec * 1000000000 + stx.stx_btime.tv_nsec);
 }
 
-static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name)
+/* Opens path (n bytes) of container dir cdir. rotated: a file under a
+ * rotated name, held like a deleted one until drained. */
+static void tail_open_path(struct tail *t, const struct tail_watch *cdir, const char *path, int n,
+			   int restart, bool rotated)
 {
-	char path[PATH_MAX];
-	struct tail_fstate *f;
-	int restart, fd, n;
+	struct tail_fstate *f = hmap_get(t->files, path, (size_t)n);
+	struct stat st;
+	int fd;
 
-	if (!tail_parse_log_name(name, &restart))
-		return;
-	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return;
-	f = hmap_get(t->files, path, (size_t)n);
 	if (f && !f->unlinked)
 		return;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno != ENOENT) {
-			t->stats.open_errors++;
-			log_warn("tail: open %s: %s", path, strerror(errno));
-		}
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd < 0 && errno == ENOENT)
+			return;
+		t->stats.open_errors++;
+		log_warn("tail: open %s: %s", path,
+			 fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	if (f) {
@@ -259,7 +265,9 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 		return;
 	}
 	f->fd = fd;
+	f->pub.fd = fd;
 	f->pub.path = f->path;
+	f->pub.rotated = rotated;
 	memcpy(f->pub.namespace_name, cdir->namespace_name, sizeof(f->pub.namespace_name));
 	memcpy(f->pub.pod_name, cdir->pod_name, sizeof(f->pub.pod_name));
 	memcpy(f->pub.pod_uid, cdir->pod_uid, sizeof(f->pub.pod_uid));
@@ -269,9 +277,64 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 	f->pub.create_to_open_ns = tail_birth_ns(fd, &f->pub.create_known);
 	t->stats.files_opened++;
 	t->stats.files_open++;
-	log_debug("tail: opened %s", path);
-	t->cb.opened(t->ctx, &f->pub);
+	t->cb.opened(t->ctx, &f->pub, &st);
+	if (f->pub.start_offset > (uint64_t)st.st_size)
+		f->pub.start_offset = 0;
+	if (f->pub.start_offset &&
+	    lseek(fd, (off_t)f->pub.start_offset, SEEK_SET) != (off_t)f->pub.start_offset)
+		f->pub.start_offset = 0;
+	f->offset = (off_t)f->pub.start_offset;
+	f->line_start_off = f->pub.start_offset;
+	f->pub.line_start = f->pub.line_end = f->pub.start_offset;
+	if (rotated) {
+		f->unlinked = true;
+		f->unlinked_ms = loop_now_ms();
+		t->stats.files_deleted_open++;
+	}
+	log_debug("tail: opened %s at %llu", path, (unsigned long long)f->pub.start_offset);
 	tail_make_pending(t, f);
+}
+
+static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name)
+{
+	char path[PATH_MAX];
+	int restart, n;
+
+	if (!tail_parse_log_name(name, &restart))
+		return;
+	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
+	if (n > 0 && (size_t)n < sizeof(path))
+		tail_open_path(t, cdir, path, n, restart, false);
+}
+
+/* "<restart>.log.<suffix>", not compressed: the kubelet's rotated name. */
+static bool tail_parse_rotated_name(const char *name, int *restart)
+{
+	char base[32];
+	const char *dot = strstr(name, ".log.");
+	size_t n = dot ? (size_t)(dot - name) + 4 : 0, len = strlen(name);
+
+	if (!dot || n >= sizeof(base) || !dot[5] || (len > 3 && strcmp(name + len - 3, ".gz") == 0))
+		return false;
+	memcpy(base, name, n);
+	base[n] = '\0';
+	return tail_parse_log_name(base, restart);
+}
+
+/* At a scan: a rotated file the caller still owes lines of is opened. */
+static void tail_consider_rotated(struct tail *t, const struct tail_watch *cdir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int restart, n;
+
+	if (!t->cb.wanted || !tail_parse_rotated_name(name, &restart))
+		return;
+	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
+	if (n <= 0 || (size_t)n >= sizeof(path) || hmap_get(t->files, path, (size_t)n) ||
+	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !t->cb.wanted(t->ctx, path, &st))
+		return;
+	tail_open_path(t, cdir, path, n, restart, true);
 }
 
 static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
@@ -281,9 +344,12 @@ static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
-			tail_open_file(t, cdir, de->d_name);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		tail_open_file(t, cdir, de->d_name);
+		tail_consider_rotated(t, cdir, de->d_name);
+	}
 	closedir(d);
 }
 
@@ -324,14 +390,21 @@ static void tail_add_pod_dir(struct tail *t, const char *name)
 	closedir(d);
 }
 
-static void tail_close_file(struct tail *t, struct tail_fstate *f)
+/* Closes a file. drained: it was read to its end, so an unterminated last
+ * line is handed over first. */
+static void tail_close_file(struct tail *t, struct tail_fstate *f, bool drained)
 {
-	if (f->carry_len) {
+	struct stat st;
+	bool gone = fstat(f->fd, &st) == 0 && st.st_nlink == 0;
+
+	if (drained && f->carry_len) {
+		f->pub.line_start = f->line_start_off;
+		f->pub.line_end = (uint64_t)f->offset;
 		t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len,
 			   TAIL_PIECE_UNTERMINATED | (f->in_piece ? TAIL_PIECE_CONT : 0));
 		f->carry_len = 0;
 	}
-	t->cb.closed(t->ctx, &f->pub);
+	t->cb.closed(t->ctx, &f->pub, drained, gone);
 	if (f->draining) {
 		struct tail_fstate **pos = &t->draining;
 		while (*pos && *pos != f)
@@ -370,11 +443,15 @@ static bool tail_carry(struct tail_fstate *f, const char *data, size_t len)
 	return true;
 }
 
-/* Hands over complete lines of data (plus what was carried) and carries the rest. */
-static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, size_t len)
+/* Hands over complete lines of data (plus what was carried) and carries the
+ * rest. data begins at file offset base. */
+static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, size_t len,
+		       uint64_t base)
 {
 	size_t limit = t->opts.max_line + TAIL_HEADER_ROOM;
+	const char *begin = data;
 
+	f->pub.line_start = f->line_start_off;
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl ? (size_t)(nl - data) : len;
@@ -386,6 +463,7 @@ static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, 
 			if (!tail_carry(f, data, room)) {
 				room = 0;
 			}
+			f->pub.line_end = base + (uint64_t)(data + room - begin);
 			t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len,
 				   flags | TAIL_PIECE_MORE);
 			t->stats.lines_split++;
@@ -398,11 +476,13 @@ static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, 
 		if (!nl) {
 			if (!tail_carry(f, data, len)) {
 				/* out of memory: hand the piece over rather than lose it */
+				f->pub.line_end = base + (uint64_t)(data + len - begin);
 				t->cb.line(t->ctx, &f->pub, data, len, flags | TAIL_PIECE_MORE);
 				f->in_piece = true;
 			}
 			return;
 		}
+		f->pub.line_end = base + (uint64_t)(nl + 1 - begin);
 		if (f->carry_len) {
 			if (tail_carry(f, data, take)) {
 				t->cb.line(t->ctx, &f->pub, f->carry, f->carry_len, flags);
@@ -417,6 +497,8 @@ static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, 
 		}
 		t->stats.lines_read++;
 		f->in_piece = false;
+		f->line_start_off = f->pub.line_end;
+		f->pub.line_start = f->line_start_off;
 		data += take + 1;
 		len -= take + 1;
 	}
@@ -434,8 +516,11 @@ static bool tail_read_file(struct tail *t, struct tail_fstate *f)
 			 f->path, (long long)f->offset, (long long)st.st_size);
 		lseek(f->fd, 0, SEEK_SET);
 		f->offset = 0;
+		f->line_start_off = 0;
+		f->pub.line_start = f->pub.line_end = 0;
 		f->carry_len = 0;
 		f->in_piece = false;
+		t->cb.truncated(t->ctx, &f->pub);
 	}
 	while (budget > 0) {
 		ssize_t n = read(f->fd, t->rbuf, TAIL_READ_CHUNK);
@@ -456,7 +541,7 @@ static bool tail_read_file(struct tail *t, struct tail_fstate *f)
 		f->offset += n;
 		f->idle_since_ms = 0;
 		t->stats.bytes_read += (uint64_t)n;
-		tail_split(t, f, t->rbuf, (size_t)n);
+		tail_split(t, f, t->rbuf, (size_t)n, (uint64_t)(f->offset - n));
 		budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
 	}
 	return true;
@@ -491,6 +576,65 @@ static void tail_kicked(struct loop *loop, int fd, uint32_t events, void *arg)
 	tail_process_pending(t);
 }
 
+struct tail_oldest {
+	struct tail_fstate *f;
+};
+
+static void tail_oldest_check(struct tail_oldest *x, struct tail_fstate *f)
+{
+	if (f->unlinked && (!x->f || f->unlinked_ms < x->f->unlinked_ms))
+		x->f = f;
+}
+
+static bool tail_oldest_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	(void)key;
+	(void)key_len;
+	tail_oldest_check(arg, value);
+	return false;
+}
+
+static void tail_unpend(struct tail *t, struct tail_fstate *f)
+{
+	struct tail_fstate **pos = &t->pending_head, *prev = NULL;
+
+	if (!f->pending)
+		return;
+	while (*pos && *pos != f) {
+		prev = *pos;
+		pos = &(*pos)->next_pending;
+	}
+	if (!*pos)
+		return;
+	*pos = f->next_pending;
+	if (t->pending_tail == f)
+		t->pending_tail = prev;
+	f->pending = false;
+}
+
+/* More deleted files are held than allowed: the one deleted longest ago is
+ * closed, and what it still held is counted as lost. */
+static void tail_close_oldest_unlinked(struct tail *t)
+{
+	struct tail_oldest x = {0};
+	struct stat st;
+	uint64_t unread = 0;
+
+	hmap_foreach(t->files, tail_oldest_visit, &x);
+	for (struct tail_fstate *f = t->draining; f; f = f->next_draining)
+		tail_oldest_check(&x, f);
+	if (!x.f)
+		return;
+	if (fstat(x.f->fd, &st) == 0 && st.st_size > x.f->offset)
+		unread = (uint64_t)(st.st_size - x.f->offset);
+	t->stats.deleted_closed_unread++;
+	t->stats.deleted_unread_bytes += unread;
+	log_warn("tail: more than %zu deleted files open; closing %s with %llu bytes unread",
+		 t->opts.max_deleted_open, x.f->path, (unsigned long long)unread);
+	tail_unpend(t, x.f);
+	tail_close_file(t, x.f, false);
+}
+
 static void tail_mark_unlinked(struct tail *t, const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -506,6 +650,8 @@ static void tail_mark_unlinked(struct tail *t, const char *dir, const char *name
 	f->unlinked_ms = loop_now_ms();
 	t->stats.files_deleted_open++;
 	tail_make_pending(t, f);
+	if (t->stats.files_deleted_open > t->opts.max_deleted_open)
+		tail_close_oldest_unlinked(t);
 }
 
 static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
@@ -684,7 +830,7 @@ static void tail_tick(struct loop *loop, void *arg)
 	while (x.to_close) {
 		struct tail_fstate *f = x.to_close;
 		x.to_close = f->next_pending;
-		tail_close_file(t, f);
+		tail_close_file(t, f, true);
 	}
 	if (x.now_ms >= t->next_rescan_ms) {
 		t->next_rescan_ms = x.now_ms + t->opts.rescan_ms;
@@ -740,7 +886,7 @@ static bool tail_free_file(const void *key, size_t key_len, void *value, void *a
 
 	(void)key;
 	(void)key_len;
-	t->cb.closed(t->ctx, &f->pub);
+	t->cb.closed(t->ctx, &f->pub, false, false);
 	close(f->fd);
 	free(f->carry);
 	free(f->path);
@@ -827,6 +973,60 @@ void tail_wake_pod(struct tail *t, const char *uid)
 	struct tail_tick_ctx x = {.t = t, .wake_uid = uid};
 
 	hmap_foreach(t->files, tail_wake_visit, &x);
+}
+
+static bool tail_busy_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	const struct tail_fstate *f = value;
+
+	(void)key;
+	(void)key_len;
+	if (f->readable || f->pending)
+		*(bool *)arg = true;
+	return false;
+}
+
+bool tail_busy(const struct tail *t)
+{
+	bool busy = false;
+
+	if (t->pending_head)
+		return true;
+	hmap_foreach(t->files, tail_busy_visit, &busy);
+	for (const struct tail_fstate *f = t->draining; f && !busy; f = f->next_draining)
+		busy = f->readable || f->pending;
+	return busy;
+}
+
+static bool tail_finish_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail_fstate *f = value, **list = arg;
+
+	(void)key;
+	(void)key_len;
+	f->next_pending = *list;
+	*list = f;
+	return false;
+}
+
+void tail_finish(struct tail *t)
+{
+	struct tail_fstate *list = NULL;
+
+	t->pending_head = t->pending_tail = NULL;
+	hmap_foreach(t->files, tail_finish_visit, &list);
+	while (list) {
+		struct tail_fstate *f = list;
+		list = f->next_pending;
+		f->pending = false;
+		tail_close_file(t, f, true);
+	}
+	while (t->draining) {
+		struct tail_fstate *f = t->draining;
+		t->draining = f->next_draining;
+		f->draining = false;
+		tail_close_file(t, f, true);
+	}
 }
 
 void tail_get_stats(const struct tail *t, struct tail_stats *out)

@@ -2,11 +2,15 @@
  * <pods-log-dir>/<namespace>_<pod>_<uid>/<container>/<restart>.log.
  *
  * inotify on the pods log dir, on every pod dir and every container dir opens a
- * file the moment it is created and reads it from offset 0; a slow rescan is a
- * safety net. A file stays open until it is drained, even after it is deleted
- * or renamed. Lines are handed over raw (without '\n'); a line longer than the
- * limit comes in pieces. Whether a file may be read now is the agent's call
- * (it waits briefly for pod metadata): the file is the buffer meanwhile.
+ * file the moment it is created and reads it from the offset the caller gives
+ * (its checkpoint, else 0); a slow rescan is a safety net. A file stays open
+ * until it is drained, even after it is deleted or renamed; files whose name is
+ * gone are read before the others. A rotated file (<restart>.log.<suffix>, not
+ * compressed) is opened at a scan only when the caller wants it (a checkpoint
+ * says it holds lines not yet delivered). Lines are handed over raw (without
+ * '\n') with their byte offsets; a line longer than the limit comes in pieces.
+ * Whether a file may be read now is the caller's call (it waits briefly for pod
+ * metadata, and while its sinks are full): the file is the buffer meanwhile.
  */
 #ifndef GLIMPSE_TAIL_H
 #define GLIMPSE_TAIL_H
@@ -14,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 struct loop;
 struct tail;
@@ -22,6 +27,7 @@ struct tail;
 
 struct tail_file {
 	const char *path; /* as opened */
+	int fd;		  /* for identifying the file; the tail reads it */
 	char namespace_name[TAIL_NAME_MAX + 1];
 	char pod_name[TAIL_NAME_MAX + 1];
 	char pod_uid[TAIL_NAME_MAX + 1];
@@ -30,6 +36,11 @@ struct tail_file {
 	int64_t open_ns;	   /* CLOCK_MONOTONIC when opened */
 	int64_t create_to_open_ns; /* file birth (statx btime) to open; valid if create_known */
 	bool create_known;
+	bool rotated;	       /* opened under a rotated name, for lines a checkpoint is owed */
+	uint64_t start_offset; /* where reading starts; opened() may set it */
+	/* the line (or piece) being handed over: its first byte's offset and the
+	 * offset just past it ('\n' included when the line is complete) */
+	uint64_t line_start, line_end;
 	void *user; /* the agent's per-file state */
 };
 
@@ -40,15 +51,20 @@ enum tail_piece {
 };
 
 struct tail_callbacks {
-	/* A file was opened; set f->user here. */
-	void (*opened)(void *ctx, struct tail_file *f);
+	/* A file was opened; set f->user and f->start_offset here. */
+	void (*opened)(void *ctx, struct tail_file *f, const struct stat *st);
+	/* At a scan: open this rotated file (st) of a container dir? May be NULL. */
+	bool (*wanted)(void *ctx, const char *path, const struct stat *st);
 	/* May f be read now? When false, the tail asks again after tail_wake_pod
 	 * or on its next tick. */
 	bool (*ready)(void *ctx, struct tail_file *f);
 	/* One line, or one piece of a long line (flags: enum tail_piece). */
 	void (*line)(void *ctx, struct tail_file *f, const char *data, size_t len, unsigned flags);
-	/* The file is drained and about to be closed; release f->user. */
-	void (*closed)(void *ctx, struct tail_file *f);
+	/* The file shrank (copytruncate): reading starts over at offset 0. */
+	void (*truncated)(void *ctx, struct tail_file *f);
+	/* The file is about to be closed; release f->user. drained: it was read
+	 * to its end (else the tail is closing); gone: it has no name any more. */
+	void (*closed)(void *ctx, struct tail_file *f, bool drained, bool gone);
 };
 
 struct tail_options {
@@ -57,12 +73,14 @@ struct tail_options {
 	int64_t rescan_ms;	  /* safety-net rescan period */
 	int64_t deleted_grace_ms; /* a deleted or renamed file at EOF is closed after this */
 	size_t read_budget;	  /* bytes read from one file before others get a turn */
+	size_t max_deleted_open;  /* deleted files held open; past it the oldest is closed */
 };
 
 struct tail_stats {
 	uint64_t files_opened, files_closed, files_open, files_deleted_open;
 	uint64_t bytes_read, lines_read, lines_split, truncations, open_errors, read_errors;
 	uint64_t inotify_overflows, rescans;
+	uint64_t deleted_closed_unread, deleted_unread_bytes; /* closed over max_deleted_open */
 };
 
 /* Starts watching. A pods dir that is missing or unreadable is logged with its
@@ -72,6 +90,11 @@ int tail_open(struct tail **out, struct loop *loop, const struct tail_options *o
 	      const struct tail_callbacks *cb, void *ctx);
 /* Closes every file without draining it. */
 void tail_close(struct tail *t);
+/* Closes every file as read to its end: an unterminated last line is handed
+ * over (for --exit-on-eof, once tail_busy is false). */
+void tail_finish(struct tail *t);
+/* Does a file have bytes to read (or wait for ready())? */
+bool tail_busy(const struct tail *t);
 
 /* A pod with this UID has started: watch its log dir now if it exists. */
 void tail_pod_hint(struct tail *t, const char *uid);

@@ -36,7 +36,8 @@ struct rec_line {
 	char *data;
 	size_t len;
 	unsigned flags;
-	int file; /* index into files[] */
+	int file;	     /* index into files[] */
+	uint64_t start, end; /* the offsets the tail gave */
 };
 
 struct rec_file {
@@ -47,6 +48,8 @@ struct rec_file {
 	int64_t open_ns;
 	int closed;
 	int64_t closed_ms;
+	bool drained, gone, rotated;
+	int truncated;
 	int lines;
 };
 
@@ -69,10 +72,13 @@ struct harness {
 	int n_uids;
 	void (*on_ready)(struct harness *h, struct tail_file *f);
 	void *test_state;
-	char *pods_dir; /* tail_open keeps this pointer */
+	char *pods_dir;	       /* tail_open keeps this pointer */
+	uint64_t start_offset; /* given to every file opened */
+	const char *wanted;    /* a rotated file name to accept */
+	size_t max_deleted;
 };
 
-static void cb_opened(void *ctx, struct tail_file *f)
+static void cb_opened(void *ctx, struct tail_file *f, const struct stat *st)
 {
 	struct harness *h = ctx;
 	struct rec_file *r;
@@ -90,6 +96,10 @@ static void cb_opened(void *ctx, struct tail_file *f)
 	memcpy(r->container, f->container_name, sizeof(r->container));
 	r->restart = f->restart;
 	r->open_ns = f->open_ns;
+	r->rotated = f->rotated;
+	if (f->fd < 0 || !S_ISREG(st->st_mode))
+		h->bad_user++;
+	f->start_offset = h->start_offset;
 	f->user = (void *)(intptr_t)h->n_files;
 	h->n_files++;
 }
@@ -146,12 +156,14 @@ static void cb_line(void *ctx, struct tail_file *f, const char *data, size_t len
 	}
 	l->len = len;
 	l->flags = flags;
+	l->start = f->line_start;
+	l->end = f->line_end;
 	l->file = file_index(h, f);
 	if (l->file >= 0)
 		h->files[l->file].lines++;
 }
 
-static void cb_closed(void *ctx, struct tail_file *f)
+static void cb_closed(void *ctx, struct tail_file *f, bool drained, bool gone)
 {
 	struct harness *h = ctx;
 	int i = file_index(h, f);
@@ -159,11 +171,38 @@ static void cb_closed(void *ctx, struct tail_file *f)
 	if (i >= 0) {
 		h->files[i].closed++;
 		h->files[i].closed_ms = loop_now_ms();
+		h->files[i].drained = drained;
+		h->files[i].gone = gone;
 	}
 	f->user = NULL;
 }
 
-static const struct tail_callbacks callbacks = {cb_opened, cb_ready, cb_line, cb_closed};
+static void cb_truncated(void *ctx, struct tail_file *f)
+{
+	struct harness *h = ctx;
+	int i = file_index(h, f);
+
+	if (i >= 0)
+		h->files[i].truncated++;
+}
+
+static bool cb_wanted(void *ctx, const char *path, const struct stat *st)
+{
+	struct harness *h = ctx;
+	const char *slash = strrchr(path, '/');
+
+	(void)st;
+	return h->wanted && slash && strcmp(slash + 1, h->wanted) == 0;
+}
+
+static const struct tail_callbacks callbacks = {
+    .opened = cb_opened,
+    .wanted = cb_wanted,
+    .ready = cb_ready,
+    .line = cb_line,
+    .truncated = cb_truncated,
+    .closed = cb_closed,
+};
 
 static void pods_path(char *out, size_t cap, const char *pods)
 {
@@ -175,9 +214,16 @@ static int harness_open(struct harness *h, const char *pods, int64_t rescan_ms, 
 {
 	char dir[256];
 	struct tail_options opts;
+	/* what a test may set before opening */
+	uint64_t start_offset = h->start_offset;
+	const char *wanted = h->wanted;
+	size_t max_deleted = h->max_deleted ? h->max_deleted : 64;
 
 	memset(h, 0, sizeof(*h));
 	h->default_ready = true;
+	h->start_offset = start_offset;
+	h->wanted = wanted;
+	h->max_deleted = max_deleted;
 	h->loop = loop_new();
 	if (!h->loop)
 		return -ENOMEM;
@@ -191,6 +237,7 @@ static int harness_open(struct harness *h, const char *pods, int64_t rescan_ms, 
 	    .rescan_ms = rescan_ms,
 	    .deleted_grace_ms = GRACE_MS,
 	    .read_budget = read_budget,
+	    .max_deleted_open = h->max_deleted,
 	};
 	return tail_open(&h->tail, h->loop, &opts, &callbacks, h);
 }
@@ -894,6 +941,13 @@ TEST(test_truncation_restarts)
 	tail_get_stats(h.tail, &st);
 	CHECK_INT_EQ(st.truncations, 1);
 	CHECK_INT_EQ(h.n_files, 1); /* the same file, not a new one */
+	CHECK_INT_EQ(h.files[0].truncated, 1);
+	if (h.n_lines == 3) {
+		CHECK_INT_EQ(h.lines[1].start, 4);
+		CHECK_INT_EQ(h.lines[1].end, 8);
+		CHECK_INT_EQ(h.lines[2].start, 0); /* offsets start over with the content */
+		CHECK_INT_EQ(h.lines[2].end, 4);
+	}
 	harness_close(&h);
 	rm_rel("pods");
 }
@@ -1012,6 +1066,163 @@ TEST(test_close_with_open_files)
 	rm_rel("pods");
 }
 
+/* A file opened at a given offset (its checkpoint) reads from there, and
+ * every line comes with the offsets it occupies. */
+TEST(test_start_offset_and_line_offsets)
+{
+	struct harness h = {.start_offset = 3};
+	static const uint64_t want[][2] = {{3, 7}, {7, 10}, {10, 13}};
+
+	make_dirs(POD_A "/main");
+	append_str(FILE_A0, "aa\nbbb\ncc\n");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK(wait_lines(&h, 2));
+	append_str(FILE_A0, "dd\n");
+	CHECK(wait_lines(&h, 3));
+	CHECK_INT_EQ(h.n_lines, 3);
+	for (size_t i = 0; i < h.n_lines && i < 3; i++) {
+		CHECK_INT_EQ(h.lines[i].start, want[i][0]);
+		CHECK_INT_EQ(h.lines[i].end, want[i][1]);
+	}
+	if (h.n_lines == 3)
+		CHECK_STR_EQ(h.lines[0].data, "bbb");
+	harness_close(&h);
+	rm_rel("pods");
+}
+
+/* A piece of a long line carries the line's start, and its own end. */
+TEST(test_piece_offsets)
+{
+	struct harness h;
+	char line[MAX_LINE * 3];
+	size_t n = sizeof(line) - 1;
+
+	memset(line, 'x', n);
+	line[n - 1] = '\n';
+	line[n] = '\0';
+	make_dirs(POD_A "/main");
+	append_str(FILE_A0, "ab\n");
+	append_str(FILE_A0, line);
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK(run_until(&h, has_lines, (void *)(intptr_t)2, WAIT_MS));
+	run_for(&h, 30);
+	CHECK(h.n_lines >= 3);
+	for (size_t i = 1; i < h.n_lines; i++) {
+		CHECK_INT_EQ(h.lines[i].start, 3);
+		if (h.lines[i].flags & TAIL_PIECE_MORE)
+			CHECK(h.lines[i].end < 3 + n);
+		else
+			CHECK_INT_EQ(h.lines[i].end, 3 + n);
+	}
+	harness_close(&h);
+	rm_rel("pods");
+}
+
+/* At a scan, a rotated file is opened only when the caller wants it; then it
+ * is read like a deleted file and closed once drained. A compressed one never. */
+TEST(test_rotated_file_when_wanted)
+{
+	struct harness h = {.wanted = "0.log.20260101-000000"};
+	char buf[128];
+	int fi, other;
+	bool ok = false;
+
+	make_dirs(POD_A "/main");
+	append_str(FILE_A0 ".20260101-000000", "r1\nr2\n");
+	append_str(FILE_A0 ".20251231-000000", "unwanted\n");
+	append_str(FILE_A0 ".20251230-000000.gz", "compressed\n");
+	append_str(FILE_A0, "live\n");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK(wait_lines(&h, 3));
+	CHECK_INT_EQ(h.n_files, 2);
+	fi = find_file(&h, FILE_A0 ".20260101-000000");
+	other = find_file(&h, FILE_A0);
+	CHECK(fi >= 0 && other >= 0);
+	if (fi < 0 || other < 0) {
+		harness_close(&h);
+		rm_rel("pods");
+		return;
+	}
+	CHECK(h.files[fi].rotated);
+	CHECK(!h.files[other].rotated);
+	joined(&h, fi, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "r1|r2");
+	for (int i = 0; i < (GRACE_MS + 1000) / 50 && !ok; i++) {
+		run_for(&h, 50);
+		ok = h.files[fi].closed == 1;
+	}
+	CHECK(ok);
+	CHECK(h.files[fi].drained);
+	CHECK(!h.files[fi].gone); /* it still has its rotated name */
+	harness_close(&h);
+	rm_rel("pods");
+}
+
+/* More deleted files than allowed: the one deleted first is closed unread,
+ * and its bytes are counted. */
+TEST(test_deleted_files_limit)
+{
+	struct harness h = {.max_deleted = 1};
+	struct tail_stats st;
+	int fa, fb;
+
+	make_dirs(POD_A "/main");
+	make_dirs(POD_B "/app");
+	append_str(FILE_A0, "0123456789\n");
+	append_str(FILE_B, "abc\n");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	h.default_ready = false;
+	run_for(&h, 30);
+	rm_rel(FILE_A0);
+	run_for(&h, 30);
+	rm_rel(FILE_B);
+	run_for(&h, 30);
+	fa = find_file(&h, FILE_A0);
+	fb = find_file(&h, FILE_B);
+	CHECK(fa >= 0 && fb >= 0);
+	tail_get_stats(h.tail, &st);
+	CHECK_INT_EQ(st.deleted_closed_unread, 1);
+	CHECK_INT_EQ(st.deleted_unread_bytes, 11);
+	if (fa >= 0 && fb >= 0) {
+		CHECK_INT_EQ(h.files[fa].closed, 1);
+		CHECK(!h.files[fa].drained);
+		CHECK(h.files[fa].gone);
+		CHECK_INT_EQ(h.files[fb].closed, 0);
+	}
+	h.default_ready = true;
+	tail_wake_pod(h.tail, NULL);
+	CHECK(wait_lines(&h, 1));
+	CHECK_INT_EQ(h.n_lines, 1);
+	harness_close(&h);
+	rm_rel("pods");
+}
+
+/* tail_finish hands over an unterminated last line and closes as drained. */
+TEST(test_finish_emits_rest)
+{
+	struct harness h;
+
+	make_dirs(POD_A "/main");
+	append_str(FILE_A0, "one\ntail-without-newline");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK(wait_lines(&h, 1));
+	run_for(&h, 20);
+	CHECK(!tail_busy(h.tail));
+	CHECK_INT_EQ(h.n_lines, 1);
+	tail_finish(h.tail);
+	CHECK_INT_EQ(h.n_lines, 2);
+	if (h.n_lines == 2) {
+		CHECK_STR_EQ(h.lines[1].data, "tail-without-newline");
+		CHECK(h.lines[1].flags & TAIL_PIECE_UNTERMINATED);
+		CHECK_INT_EQ(h.lines[1].start, 4);
+		CHECK_INT_EQ(h.lines[1].end, 24);
+	}
+	CHECK_INT_EQ(h.files[0].closed, 1);
+	CHECK(h.files[0].drained);
+	harness_close(&h);
+	rm_rel("pods");
+}
+
 int main(void)
 {
 	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "tail") != 0)
@@ -1030,6 +1241,11 @@ int main(void)
 	RUN(test_rotation_keeps_both);
 	RUN(test_pod_dir_removed_and_recreated);
 	RUN(test_close_with_open_files);
+	RUN(test_start_offset_and_line_offsets);
+	RUN(test_piece_offsets);
+	RUN(test_rotated_file_when_wanted);
+	RUN(test_deleted_files_limit);
+	RUN(test_finish_emits_rest);
 	testing_remove_tree(tmp_dir);
 	return testing_done();
 }
