@@ -73,6 +73,15 @@ $(BUILD)/test/joblet: tests/e2e/joblet.c | $(BUILD)/test
 $(BUILD)/test/inotify_baseline: tests/bench/inotify_baseline.c | $(BUILD)/test
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@
 
+$(BUILD)/test/gen_cri: tests/bench/gen_cri.c | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@
+
+$(BUILD)/test/read_baseline: tests/bench/read_baseline.c | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@
+
+$(BUILD)/test/json_escape: tests/bench/json_escape.c userspace/json.c userspace/json.h | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -Iuserspace $(filter %.c,$^) -o $@
+
 $(BUILD) $(BUILD)/bpf $(BUILD)/obj $(BUILD)/test $(BUILD)/test/obj:
 	mkdir -p $@
 
@@ -93,9 +102,12 @@ e2e: $(BUILD)/test/glimpse $(BUILD)/test/joblet
 	tests/run --e2e
 
 bench: deps deps-test
-	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/joblet $(BUILD)/test/inotify_baseline
+	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/joblet $(BUILD)/test/inotify_baseline \
+		$(BUILD)/test/gen_cri $(BUILD)/test/read_baseline $(BUILD)/test/json_escape
 	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/jobs.py
 	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/discovery.py
+	$(BUILD)/test/json_escape
+	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/throughput.py
 
 # --- quality --------------------------------------------------------------------
 TIDY_FLAGS  := -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace

@@ -430,23 +430,24 @@ static bool agent_file_wanted(void *ctx, const char *path, const struct stat *st
 {
 	struct agent *a = ctx;
 
-	if (!a->ckpt || !ckpt_wants(a->ckpt, st))
+	if (!a->ckpt || !ckpt_wants(a->ckpt, path, st))
 		return false;
 	log_info("checkpoint: %s (rotated) holds lines not yet delivered; reading it", path);
 	return true;
 }
 
-static void agent_file_truncated(void *ctx, struct tail_file *f)
+static void agent_file_truncated(void *ctx, struct tail_file *f, uint64_t handed)
 {
+	struct agent *a = ctx;
 	struct agent_file *af = f->user;
+	struct stat st;
 
-	(void)ctx;
 	if (!af)
 		return;
 	/* what the joiner held came from the old content: it goes out as it is */
 	cri_joiner_flush(&af->joiner, agent_log_event, af);
-	if (af->ck)
-		ckpt_reset(af->ck, f->fd);
+	if (af->ck && fstat(f->fd, &st) == 0)
+		af->ck = ckpt_truncated(a->ckpt, af->ck, f->fd, &st, handed);
 }
 
 static void agent_file_closed(void *ctx, struct tail_file *f, bool drained, bool gone)
@@ -878,24 +879,42 @@ static void agent_log_summary(struct agent *a)
 {
 	struct tail_stats ts;
 	struct lifecycle_stats ls = {0};
-	char fields[1024];
+	struct ckpt_stats cs = {0};
+	char fields[2048];
+	int n;
 
 	tail_get_stats(a->tail, &ts);
 	if (a->lc)
 		lifecycle_get_stats(a->lc, &ls);
-	snprintf(fields, sizeof(fields),
-		 "\"log_events\":%llu,\"container_events\":%llu,\"events_without_pod\":%llu,"
-		 "\"cri_malformed\":%llu,\"lines_split\":%llu,\"invalid_utf8_bytes\":%llu,"
-		 "\"sink_errors\":%llu,\"files_opened\":%llu,\"bytes_read\":%llu,"
-		 "\"ringbuf_records\":%llu,\"ringbuf_dropped\":%llu,\"ringbuf_malformed\":%llu",
-		 (unsigned long long)a->n.log_events, (unsigned long long)a->n.container_events,
-		 (unsigned long long)a->n.events_without_pod,
-		 (unsigned long long)a->n.cri_malformed,
-		 (unsigned long long)a->n.lines_split + (unsigned long long)ts.lines_split,
-		 (unsigned long long)a->n.invalid_utf8_bytes, (unsigned long long)a->n.sink_errors,
-		 (unsigned long long)ts.files_opened, (unsigned long long)ts.bytes_read,
-		 (unsigned long long)ls.received, (unsigned long long)ls.dropped,
-		 (unsigned long long)ls.malformed);
+	if (a->ckpt)
+		ckpt_get_stats(a->ckpt, &cs);
+	n = snprintf(fields, sizeof(fields),
+		     "\"log_events\":%llu,\"container_events\":%llu,\"events_without_pod\":%llu,"
+		     "\"cri_malformed\":%llu,\"lines_split\":%llu,\"invalid_utf8_bytes\":%llu,"
+		     "\"sink_errors\":%llu,\"files_opened\":%llu,\"bytes_read\":%llu,"
+		     "\"ringbuf_records\":%llu,\"ringbuf_dropped\":%llu,\"ringbuf_malformed\":%llu",
+		     (unsigned long long)a->n.log_events, (unsigned long long)a->n.container_events,
+		     (unsigned long long)a->n.events_without_pod,
+		     (unsigned long long)a->n.cri_malformed,
+		     (unsigned long long)a->n.lines_split + (unsigned long long)ts.lines_split,
+		     (unsigned long long)a->n.invalid_utf8_bytes,
+		     (unsigned long long)a->n.sink_errors, (unsigned long long)ts.files_opened,
+		     (unsigned long long)ts.bytes_read, (unsigned long long)ls.received,
+		     (unsigned long long)ls.dropped, (unsigned long long)ls.malformed);
+	if (n > 0 && (size_t)n < sizeof(fields))
+		snprintf(
+		    fields + n, sizeof(fields) - (size_t)n,
+		    ",\"files_resumed\":%llu,\"files_restarted\":%llu,\"copies_followed\":%llu,"
+		    "\"positions_saved\":%llu,\"position_save_errors\":%llu,"
+		    "\"rate_limited\":%llu,\"reading_paused\":%llu,\"truncations\":%llu,"
+		    "\"deleted_closed_unread\":%llu,\"deleted_unread_bytes\":%llu",
+		    (unsigned long long)cs.resumed,
+		    (unsigned long long)cs.restarted_identity + cs.restarted_shrunk,
+		    (unsigned long long)cs.copies_followed, (unsigned long long)cs.saves,
+		    (unsigned long long)cs.save_errors, (unsigned long long)a->n.rate_limited,
+		    (unsigned long long)a->n.paused, (unsigned long long)ts.truncations,
+		    (unsigned long long)ts.deleted_closed_unread,
+		    (unsigned long long)ts.deleted_unread_bytes);
 	log_fields(LOG_INFO, fields, "stopped");
 }
 
@@ -1004,6 +1023,7 @@ static int agent_start(struct agent *a)
 		log_error("tail: %s: %s", cfg->pods_log_dir, strerror(-err));
 		return -1;
 	}
+	ckpt_startup_done(a->ckpt);
 	a->ckpt_timer =
 	    loop_timer_add(a->loop, cfg->checkpoint_interval_ms, agent_checkpoint_tick, a);
 	/* one pass over the files found: no containers to watch */

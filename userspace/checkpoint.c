@@ -33,7 +33,8 @@ struct ckpt {
 	struct hmap *by_id; /* dev+ino -> entry */
 	struct ckpt_entry *head;
 	bool dirty;
-	bool failing; /* the last save failed */
+	bool failing;		 /* the last save failed */
+	int64_t unseen_after_ns; /* until ckpt_startup_done: the loaded file's mtime */
 	struct jbuf out;
 	struct ckpt_stats stats;
 };
@@ -154,9 +155,17 @@ static bool ckpt_load_entry(struct ckpt *c, const cJSON *it, int64_t now_ms)
 	    fp_len->valuedouble > CKPT_FP_MAX || !cJSON_IsNumber(offset) ||
 	    offset->valuedouble < 0 || offset->valuedouble > 9007199254740992.0)
 		return false;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "orphan")))
+		dev = ino = 0;
 	e = ckpt_new_entry(c, path->valuestring, dev, ino);
 	if (!e)
 		return false;
+	if (!dev && !ino) {
+		struct ckpt_key k = {0, 0};
+		if (hmap_get(c->by_id, &k, sizeof(k)) == e)
+			hmap_del(c->by_id, &k, sizeof(k));
+		e->orphan = true;
+	}
 	e->fp = fp;
 	e->fp_len = (uint32_t)fp_len->valuedouble;
 	e->offset = (uint64_t)offset->valuedouble;
@@ -212,6 +221,12 @@ static void ckpt_load(struct ckpt *c)
 	cJSON *doc;
 	int64_t now = loop_now_ms();
 
+	if (text) {
+		struct stat st;
+		if (stat(c->path, &st) == 0)
+			c->unseen_after_ns =
+			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	}
 	if (!text) {
 		if (errno != ENOENT) {
 			c->stats.load_errors++;
@@ -300,6 +315,26 @@ void ckpt_free(struct ckpt *c)
 	free(c);
 }
 
+/* The entry's file no longer holds its old content (it was truncated):
+ * the entry leaves the identity map and waits, as an orphan, for a rotated
+ * file that begins with the same bytes (a copy) to resume in at offset. */
+static void ckpt_orphan(struct ckpt *c, struct ckpt_entry *e, uint64_t resume)
+{
+	struct ckpt_key k = {e->dev, e->ino};
+
+	if (hmap_get(c->by_id, &k, sizeof(k)) == e)
+		hmap_del(c->by_id, &k, sizeof(k));
+	e->orphan = true;
+	e->dev = e->ino = 0;
+	e->claimed = false;
+	e->released = false;
+	e->fd = -1;
+	/* its marks stay: a copy holds the same bytes at the same offsets */
+	e->resume = resume;
+	e->loaded_ms = loop_now_ms();
+	c->dirty = true;
+}
+
 struct ckpt_entry *ckpt_claim(struct ckpt *c, const char *path, int fd, const struct stat *st,
 			      uint64_t *start)
 {
@@ -320,7 +355,7 @@ struct ckpt_entry *ckpt_claim(struct ckpt *c, const char *path, int fd, const st
 			c->stats.restarted_identity++;
 		}
 		if (!why) {
-			*start = e->offset;
+			*start = e->resume > e->offset ? e->resume : e->offset;
 			c->stats.resumed++;
 			if (strcmp(e->path, path) != 0) {
 				char *p = strdup(path);
@@ -332,8 +367,12 @@ struct ckpt_entry *ckpt_claim(struct ckpt *c, const char *path, int fd, const st
 			if (e->offset)
 				log_debug("checkpoint: %s resumes at %" PRIu64, path, e->offset);
 		} else {
-			log_info("checkpoint: %s: %s; reading it from the start", path, why);
-			ckpt_unlink_entry(c, e);
+			/* copytruncate (the file shrank, or was truncated and grew
+			 * again): the lines after the checkpoint may be in a copy */
+			log_info("checkpoint: %s: %s; reading it from the start, and a copy of "
+				 "it from the checkpoint if there is one",
+				 path, why);
+			ckpt_orphan(c, e, e->offset);
 			e = NULL;
 		}
 	} else if (e) {
@@ -349,25 +388,104 @@ struct ckpt_entry *ckpt_claim(struct ckpt *c, const char *path, int fd, const st
 	}
 	e->claimed = true;
 	e->released = false;
+	e->resume = 0;
 	e->fd = fd;
-	e->n_marks = 0;
 	if (!ckpt_fingerprint(fd, 0, &e->fp_len, &e->fp))
 		e->fp_len = 0, e->fp = ckpt_hash(NULL, 0);
 	return e;
 }
 
-bool ckpt_wants(struct ckpt *c, const struct stat *st)
+/* An orphan whose old content fd begins with, or NULL. */
+static struct ckpt_entry *ckpt_find_orphan(struct ckpt *c, int fd, const struct stat *st)
+{
+	for (struct ckpt_entry *e = c->head; e; e = e->next) {
+		uint32_t len;
+		uint64_t fp;
+		if (e->orphan && e->fp_len && e->fp_len <= (uint64_t)st->st_size &&
+		    ckpt_fingerprint(fd, e->fp_len, &len, &fp) && fp == e->fp)
+			return e;
+	}
+	return NULL;
+}
+
+bool ckpt_wants(struct ckpt *c, const char *path, const struct stat *st)
 {
 	struct ckpt_key k = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
-	const struct ckpt_entry *e = hmap_get(c->by_id, &k, sizeof(k));
+	struct ckpt_entry *e = hmap_get(c->by_id, &k, sizeof(k));
+	uint64_t from, fp;
+	uint32_t len;
+	bool any = false, same;
+	int fd;
 
-	return e && !e->claimed && e->offset < (uint64_t)st->st_size;
+	if (e && e->claimed)
+		return false;
+	for (struct ckpt_entry *o = c->head; o && !any; o = o->next)
+		any = o->orphan;
+	if (!e && !any)
+		goto unseen;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (e) {
+		/* an inode number is reused once its file is deleted: the entry
+		 * stands for this file only if its first bytes match */
+		same = !e->fp_len || (ckpt_fingerprint(fd, e->fp_len, &len, &fp) && fp == e->fp);
+		if (same) {
+			close(fd);
+			return e->offset < (uint64_t)st->st_size;
+		}
+		ckpt_unlink_entry(c, e);
+		c->dirty = true;
+	}
+	e = any ? ckpt_find_orphan(c, fd, st) : NULL;
+	close(fd);
+	if (e)
+		goto copy;
+unseen:
+	if (c->unseen_after_ns &&
+	    (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec > c->unseen_after_ns) {
+		/* written since the last save and never seen: it was created and
+		 * rotated away while no agent ran */
+		c->stats.unseen_rotated++;
+		return true;
+	}
+	return false;
+copy:
+	/* the copy takes over the orphan's identity: the claim finds it, and
+	 * later scans know it by its inode */
+	e->orphan = false;
+	e->dev = k.dev;
+	e->ino = k.ino;
+	if (hmap_put(c->by_id, &k, sizeof(k), e) != 0) {
+		ckpt_unlink_entry(c, e);
+		return false;
+	}
+	free(e->path);
+	e->path = strdup(path);
+	if (!e->path) {
+		ckpt_unlink_entry(c, e);
+		return false;
+	}
+	c->dirty = true;
+	c->stats.copies_followed++;
+	from = e->resume > e->offset ? e->resume : e->offset;
+	return from < (uint64_t)st->st_size;
 }
 
 void ckpt_mark(struct ckpt_entry *e, uint64_t seq, uint64_t offset)
 {
 	struct ckpt_mark *last = e->n_marks ? &e->marks[e->n_marks - 1] : NULL;
 
+	/* the fingerprint covers what was read, as soon as it is read: a copy of
+	 * this content (copytruncate) is recognized by it after a crash */
+	if (e->fp_len < CKPT_FP_MAX && offset > e->fp_len && e->fd >= 0) {
+		uint32_t want = offset < CKPT_FP_MAX ? (uint32_t)offset : CKPT_FP_MAX, len;
+		uint64_t fp;
+		if (ckpt_fingerprint(e->fd, want, &len, &fp)) {
+			e->fp_len = len;
+			e->fp = fp;
+		}
+	}
 	if (last && (last->seq == seq || e->n_marks == CKPT_MARKS)) {
 		/* merging into the newest mark only delays its offset: safe */
 		last->seq = seq;
@@ -379,12 +497,25 @@ void ckpt_mark(struct ckpt_entry *e, uint64_t seq, uint64_t offset)
 	e->n_marks++;
 }
 
-void ckpt_reset(struct ckpt_entry *e, int fd)
+struct ckpt_entry *ckpt_truncated(struct ckpt *c, struct ckpt_entry *e, int fd,
+				  const struct stat *st, uint64_t emitted)
 {
-	e->n_marks = 0;
-	e->offset = 0;
-	if (!ckpt_fingerprint(fd, 0, &e->fp_len, &e->fp))
-		e->fp_len = 0, e->fp = ckpt_hash(NULL, 0);
+	struct ckpt_entry *fresh;
+	char *path = strdup(e->path);
+	uint64_t start;
+
+	if (!path)
+		return e;
+	/* the old content, with what was read of it, may live on in a copy */
+	ckpt_orphan(c, e, emitted);
+	fresh = ckpt_claim(c, path, fd, st, &start);
+	if (fresh) {
+		memcpy(fresh->pod_uid, e->pod_uid, sizeof(fresh->pod_uid));
+		memcpy(fresh->container, e->container, sizeof(fresh->container));
+		fresh->restart = e->restart;
+	}
+	free(path);
+	return fresh;
 }
 
 void ckpt_release(struct ckpt *c, struct ckpt_entry *e, bool gone)
@@ -437,6 +568,10 @@ static void ckpt_prune(struct ckpt *c, int64_t now_ms, int64_t grace_ms)
 		if (e->n_marks)
 			continue;
 		if (e->released || now_ms - e->loaded_ms >= grace_ms) {
+			if (e->orphan)
+				log_debug("checkpoint: no copy of the old content of %s found "
+					  "(position %" PRIu64 ")",
+					  e->path, e->offset);
 			c->stats.dropped++;
 			c->dirty = true;
 			ckpt_unlink_entry(c, e);
@@ -471,6 +606,8 @@ static void ckpt_render(struct ckpt *c)
 		if (e->container[0])
 			jbuf_member_str(b, "container", e->container);
 		jbuf_member_int(b, "restart", e->restart);
+		if (e->orphan)
+			jbuf_puts(b, ",\"orphan\":true");
 		jbuf_puts(b, "}");
 	}
 	jbuf_puts(b, "]}\n");
@@ -552,6 +689,11 @@ int ckpt_save(struct ckpt *c, int64_t now_ms, int64_t grace_ms, bool force)
 	c->dirty = false;
 	c->stats.saves++;
 	return 0;
+}
+
+void ckpt_startup_done(struct ckpt *c)
+{
+	c->unseen_after_ns = 0;
 }
 
 void ckpt_get_stats(const struct ckpt *c, struct ckpt_stats *out)

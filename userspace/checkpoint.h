@@ -38,12 +38,14 @@ struct ckpt_entry {
 	uint32_t fp_len; /* bytes hashed into fp */
 	uint64_t fp;
 	uint64_t offset; /* delivered up to here */
+	uint64_t resume; /* an orphan's copy is read from here (lines already sent) */
 	char pod_uid[CKPT_META_MAX + 1];
 	char container[CKPT_META_MAX + 1];
 	int restart;
 	/* private to checkpoint.c */
 	int fd;	      /* the open file while claimed, else -1 */
 	bool claimed; /* an open file stands for this entry */
+	bool orphan;  /* its file was truncated: waits for a copy (no dev/ino) */
 	bool released;
 	int64_t loaded_ms; /* when read from disk, for unclaimed entries */
 	struct ckpt_mark marks[CKPT_MARKS];
@@ -53,7 +55,7 @@ struct ckpt_entry {
 
 struct ckpt_stats {
 	uint64_t saves, save_errors, resumed, restarted_identity, restarted_shrunk, dropped,
-	    load_errors;
+	    load_errors, copies_followed, unseen_rotated;
 };
 
 /* Loads <dir>/positions.json if there is one. A file that cannot be parsed is
@@ -68,14 +70,24 @@ void ckpt_free(struct ckpt *c);
  * NULL on allocation failure (*start is 0). */
 struct ckpt_entry *ckpt_claim(struct ckpt *c, const char *path, int fd, const struct stat *st,
 			      uint64_t *start);
-/* Is there a checkpoint of this file (by device and inode) with bytes left
- * to read? Used to find a rotated file that still holds undelivered lines. */
-bool ckpt_wants(struct ckpt *c, const struct stat *st);
+/* Does the rotated file at path (st) hold lines not yet delivered? Either a
+ * checkpoint of it (by device and inode) has bytes left, or it is a copy of a
+ * file truncated since (copytruncate: it begins with the bytes the truncated
+ * file began with), which then takes over that file's position. */
+bool ckpt_wants(struct ckpt *c, const char *path, const struct stat *st);
+/* Until this is called (after the first scan), a rotated file that no
+ * checkpoint knows and that was written after positions.json was last saved
+ * is wanted too: it was created and rotated away while no agent ran. */
+void ckpt_startup_done(struct ckpt *c);
 
 /* The bytes before offset are covered by events up to seq. */
 void ckpt_mark(struct ckpt_entry *e, uint64_t seq, uint64_t offset);
-/* The file was truncated: its content starts over at offset 0. */
-void ckpt_reset(struct ckpt_entry *e, int fd);
+/* The file of e was truncated (st: its stat now); lines of the old content
+ * were handed over up to offset emitted. e becomes an orphan that a copy of
+ * the old content can take over (see ckpt_wants); the returned entry (NULL
+ * on allocation failure) stands for the new content, from offset 0. */
+struct ckpt_entry *ckpt_truncated(struct ckpt *c, struct ckpt_entry *e, int fd,
+				  const struct stat *st, uint64_t emitted);
 /* The file is closed. gone: it was deleted, so the entry is dropped once
  * its marks are confirmed. */
 void ckpt_release(struct ckpt *c, struct ckpt_entry *e, bool gone);

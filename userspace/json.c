@@ -78,96 +78,165 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
-static size_t json_utf8_len(const unsigned char *p, size_t avail)
+/* Length of the valid UTF-8 sequence at p (2-4) whose first byte is >= 0x80, or
+ * 0 when it is not one (Unicode table 3-7: no overlong forms, no surrogates,
+ * nothing past U+10FFFF, no sequence cut short by the end of the buffer). */
+static inline size_t json_utf8_len(const unsigned char *p, size_t avail)
 {
-	unsigned char c = p[0];
-	size_t n;
-	unsigned int cp;
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
 
-	if (c < 0x80)
-		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
+		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		if (avail < 3 || p[1] < lo || p[1] > hi)
 			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
+		return (p[2] & 0xc0) == 0x80 ? 3 : 0;
 	}
-	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (avail < 4 || p[1] < lo || p[1] > hi)
+			return 0;
+		return (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* Bytes that go out as they are on their own: printable ASCII (DEL included)
+ * but '"' and '\\'. */
+static inline bool json_plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+#define JSON_ONES  0x0101010101010101ULL
+#define JSON_HIGHS 0x8080808080808080ULL
+
+/* The 8 bytes at p as a number, the first one in the lowest bits whatever the
+ * machine's byte order (compilers make this one load). */
+static inline uint64_t json_load_le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+/* The high bit of each byte of w (first byte lowest) that is not plain: a byte
+ * >= 0x80, below 0x20 (w - 0x20 borrows), or '"' or '\\' (its XOR with that
+ * byte, minus 1, borrows). A borrow runs into higher bytes only from a byte
+ * that truly is not plain, so the mask is 0 only when all 8 bytes are plain,
+ * and its lowest bit set marks the first byte that is not. */
+static inline uint64_t json_not_plain_mask(uint64_t w)
+{
+	uint64_t quote = w ^ (JSON_ONES * '"'), backslash = w ^ (JSON_ONES * '\\');
+
+	return (w | (w - JSON_ONES * 0x20) | (quote - JSON_ONES) | (backslash - JSON_ONES)) &
+	       JSON_HIGHS;
+}
+
+/* The index (0-7) of the first byte marked in a nonzero mask of
+ * json_not_plain_mask(): its lowest bit set, moved to bit 0 of byte k, times
+ * 0x0001020304050607 puts k in the top byte. */
+static inline size_t json_first_marked(uint64_t mask)
+{
+	uint64_t lowest = (mask & (~mask + 1)) >> 7;
+
+	return (size_t)((lowest * 0x0001020304050607ULL) >> 56);
 }
 
 size_t jbuf_string(struct jbuf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t invalid = 0, i = 0, run = 0;
+	size_t invalid = 0, i = 0;
+	char *out;
 
+	/* Room for the quotes, the NUL and every byte as it is. Each escape makes
+	 * room for its extra bytes, so that this stays true for the rest of the
+	 * input: the room left is always at least the bytes left plus 2, and
+	 * bytes that go out as they are can be copied 8 at a time. */
 	if (!jbuf_reserve(b, len + 2))
 		return 0;
-	b->data[b->len++] = '"';
+	out = b->data + b->len;
+	*out++ = '"';
 	while (i < len) {
-		unsigned char c = p[i];
-		size_t n = json_utf8_len(p + i, len - i);
-		char esc[6];
-		size_t esc_len = 0;
+		unsigned char c;
+		size_t n, need;
 
-		if (n > 1 || (n == 1 && c >= 0x20 && c != '"' && c != '\\')) {
+		/* bytes that go out as they are, 8 at a time while 8 are left */
+		for (;;) {
+			if (len - i < 8) {
+				while (i < len && json_plain_byte(p[i]))
+					*out++ = (char)p[i++];
+				break;
+			}
+			uint64_t mask = json_not_plain_mask(json_load_le64(p + i));
+			memcpy(out, p + i, 8);
+			n = mask ? json_first_marked(mask) : 8;
+			out += n;
 			i += n;
-			run += n;
+			if (mask)
+				break;
+		}
+		if (i == len)
+			break;
+		c = p[i];
+		if (c >= 0x80 && (n = json_utf8_len(p + i, len - i)) != 0) {
+			/* valid sequences in a row, each copied as 4 bytes when 4 are
+			 * left: the room is at least the bytes left plus 2 */
+			do {
+				if (len - i >= 4)
+					memcpy(out, p + i, 4);
+				else
+					memcpy(out, p + i, n);
+				out += n;
+				i += n;
+			} while (i < len && p[i] >= 0x80 &&
+				 (n = json_utf8_len(p + i, len - i)) != 0);
 			continue;
 		}
-		if (run) {
-			jbuf_append(b, p + i - run, run);
-			run = 0;
+		/* the escape, the rest of the input as it is, the quote and the NUL */
+		need = 6 + (len - i - 1) + 1;
+		b->len = (size_t)(out - b->data);
+		if (b->cap - b->len <= need) {
+			if (!jbuf_reserve(b, need))
+				return invalid;
+			out = b->data + b->len;
 		}
-		esc[0] = '\\';
+		*out++ = '\\';
 		switch (c) {
 		case '"':
 		case '\\':
-			esc[1] = (char)c;
-			esc_len = 2;
+			*out++ = (char)c;
 			break;
 		case '\n':
-			esc[1] = 'n';
-			esc_len = 2;
+			*out++ = 'n';
 			break;
 		case '\t':
-			esc[1] = 't';
-			esc_len = 2;
+			*out++ = 't';
 			break;
 		case '\r':
-			esc[1] = 'r';
-			esc_len = 2;
+			*out++ = 'r';
 			break;
 		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc_len = 6;
-			if (n == 0)
+			memcpy(out, "u00", 3);
+			out[3] = hex[c >> 4];
+			out[4] = hex[c & 15];
+			out += 5;
+			if (c >= 0x80)
 				invalid++;
 		}
-		jbuf_append(b, esc, esc_len);
 		i++;
 	}
-	if (run)
-		jbuf_append(b, p + i - run, run);
-	jbuf_append(b, "\"", 1);
+	*out++ = '"';
+	*out = '\0';
+	b->len = (size_t)(out - b->data);
 	return invalid;
 }
 

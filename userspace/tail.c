@@ -29,6 +29,7 @@
 #define TAIL_READ_CHUNK	 65536
 #define TAIL_HEADER_ROOM 64 /* a CRI line's time, stream and tag before the message */
 #define TAIL_TICK_MS	 250
+#define TAIL_HEAD	 64 /* first bytes kept to notice a file truncated and written again */
 
 enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER };
 
@@ -57,7 +58,9 @@ struct tail_fstate {
 	int64_t idle_since_ms; /* the last time a read found nothing, while unlinked */
 	off_t offset;
 	uint64_t line_start_off; /* where the line being read began */
-	bool draining;		 /* on the draining list: its name went to a newer file */
+	char head[TAIL_HEAD];	 /* the file's first bytes, as last seen */
+	size_t head_len;
+	bool draining; /* on the draining list: its name went to a newer file */
 	struct tail_fstate *next_pending;
 	struct tail_fstate *next_draining;
 };
@@ -344,12 +347,14 @@ static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		tail_open_file(t, cdir, de->d_name);
-		tail_consider_rotated(t, cdir, de->d_name);
-	}
+	/* live names first: their checkpoints decide which rotated files are owed */
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+			tail_open_file(t, cdir, de->d_name);
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+			tail_consider_rotated(t, cdir, de->d_name);
 	closedir(d);
 }
 
@@ -504,23 +509,64 @@ static void tail_split(struct tail *t, struct tail_fstate *f, const char *data, 
 	}
 }
 
+/* After a truncation: a copy of the old content (copytruncate) may hold
+ * lines not read yet; the caller's wanted() recognizes it. */
+static void tail_look_for_copy(struct tail *t, const struct tail_fstate *f)
+{
+	const char *slash = strrchr(f->path, '/');
+	struct tail_watch *w;
+	struct dirent *de;
+	DIR *d;
+
+	if (!slash)
+		return;
+	w = hmap_get(t->watch_paths, f->path, (size_t)(slash - f->path));
+	if (!w || w->kind != TAIL_WATCH_CONTAINER || !(d = opendir(w->path)))
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+			tail_consider_rotated(t, w, de->d_name);
+	closedir(d);
+}
+
+/* Do the file's first bytes still read as they did? A file truncated and
+ * written again past the read offset (copytruncate, between two reads) does
+ * not shrink, but its beginning changes. The sample grows to TAIL_HEAD. */
+static bool tail_same_head(struct tail_fstate *f, off_t size)
+{
+	char buf[TAIL_HEAD];
+	size_t want = size < TAIL_HEAD ? (size_t)size : TAIL_HEAD;
+	ssize_t n = want ? pread(f->fd, buf, want, 0) : 0;
+
+	if (n < 0)
+		return true; /* unknown: keep reading */
+	if ((size_t)n < f->head_len || memcmp(buf, f->head, f->head_len) != 0)
+		return false;
+	memcpy(f->head, buf, (size_t)n);
+	f->head_len = (size_t)n;
+	return true;
+}
+
 /* Reads up to the budget. Returns true when the file has more to read now. */
 static bool tail_read_file(struct tail *t, struct tail_fstate *f)
 {
 	size_t budget = t->opts.read_budget;
 	struct stat st;
 
-	if (fstat(f->fd, &st) == 0 && st.st_size < f->offset) {
+	if (fstat(f->fd, &st) == 0 && (st.st_size < f->offset || !tail_same_head(f, st.st_size))) {
+		uint64_t handed = f->line_start_off;
 		t->stats.truncations++;
-		log_warn("tail: %s shrank from %lld to %lld bytes (truncated); reading from 0",
+		log_warn("tail: %s was truncated (read to %lld, %lld bytes now); reading from 0",
 			 f->path, (long long)f->offset, (long long)st.st_size);
 		lseek(f->fd, 0, SEEK_SET);
 		f->offset = 0;
+		f->head_len = 0;
 		f->line_start_off = 0;
 		f->pub.line_start = f->pub.line_end = 0;
 		f->carry_len = 0;
 		f->in_piece = false;
-		t->cb.truncated(t->ctx, &f->pub);
+		t->cb.truncated(t->ctx, &f->pub, handed);
+		tail_look_for_copy(t, f);
 	}
 	while (budget > 0) {
 		ssize_t n = read(f->fd, t->rbuf, TAIL_READ_CHUNK);

@@ -60,8 +60,11 @@ struct tail_callbacks {
 	bool (*ready)(void *ctx, struct tail_file *f);
 	/* One line, or one piece of a long line (flags: enum tail_piece). */
 	void (*line)(void *ctx, struct tail_file *f, const char *data, size_t len, unsigned flags);
-	/* The file shrank (copytruncate): reading starts over at offset 0. */
-	void (*truncated)(void *ctx, struct tail_file *f);
+	/* The file shrank (copytruncate): reading starts over at offset 0. Every
+	 * line before offset handed of the old content was handed over. Then the
+	 * rotated files of its dir are offered to wanted() (a copy of the old
+	 * content holds the rest). */
+	void (*truncated)(void *ctx, struct tail_file *f, uint64_t handed);
 	/* The file is about to be closed; release f->user. drained: it was read
 	 * to its end (else the tail is closing); gone: it has no name any more. */
 	void (*closed)(void *ctx, struct tail_file *f, bool drained, bool gone);

@@ -5,7 +5,10 @@
  * round trip through cJSON (the decoded code points must be those of the
  * valid UTF-8 sequences of the input, and U+00XX for each other byte), and
  * the same on pseudo-random byte strings, against a UTF-8 oracle written
- * here from the Unicode well-formed byte sequence table.
+ * here from the Unicode well-formed byte sequence table. jbuf_string scans
+ * several bytes at a time, so its exact output is also compared with a
+ * byte-by-byte reference escaper written here, on edge cases at every offset
+ * of a machine word and on many random strings.
  */
 #include "json.h"
 #include "testing.h"
@@ -294,6 +297,339 @@ TEST(test_escape_random)
 	}
 }
 
+/* ---- differential test against a byte-by-byte reference ---- */
+
+/* Escapes s into out (6 * len + 3 bytes) the plain way: one byte at a time,
+ * a valid sequence copied whole. Returns the output length; *invalid gets the
+ * number of bytes that are not part of valid UTF-8. */
+static size_t reference_escape(const unsigned char *s, size_t len, char *out, size_t *invalid)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	*invalid = 0;
+	out[o++] = '"';
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = oracle_seq_len(s + i, len - i);
+
+		if (c >= 0x80 && n > 0) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c >= 0x80) {
+			out[o++] = '\\';
+			out[o++] = 'u';
+			out[o++] = '0';
+			out[o++] = '0';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+			if (c >= 0x80)
+				(*invalid)++;
+		} else {
+			out[o++] = (char)c;
+		}
+		i++;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return o;
+}
+
+static void print_bytes(const char *what, const unsigned char *s, size_t len)
+{
+	fprintf(stderr, "    %s (%zu bytes):", what, len);
+	for (size_t i = 0; i < len; i++)
+		fprintf(stderr, " %02x", s[i]);
+	fprintf(stderr, "\n");
+}
+
+/* Compares jbuf_string with reference_escape on s, appended after prefix_len
+ * bytes already in the buffer. s is copied to a heap block of exactly len
+ * bytes, so that AddressSanitizer sees any read past its end. */
+static void check_same_as_reference(const unsigned char *s, size_t len, size_t prefix_len, int line)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	char *want = malloc(6 * len + 3);
+	size_t want_len, want_invalid, got_invalid;
+	struct jbuf b;
+
+	if (!copy || !want) {
+		fprintf(stderr, "  line %d: out of memory\n", line);
+		testing_current_failed = 1;
+		free(copy);
+		free(want);
+		return;
+	}
+	if (len)
+		memcpy(copy, s, len);
+	want_len = reference_escape(s, len, want, &want_invalid);
+	jbuf_init(&b);
+	for (size_t i = 0; i < prefix_len; i++)
+		jbuf_append(&b, "p", 1);
+	got_invalid = jbuf_string(&b, (const char *)copy, len);
+	if (b.failed || b.len != prefix_len + want_len ||
+	    memcmp(b.data + prefix_len, want, want_len) != 0 || b.data[b.len] != '\0' ||
+	    got_invalid != want_invalid) {
+		fprintf(stderr,
+			"  line %d: jbuf_string differs from the reference (after %zu bytes;"
+			" %zu invalid bytes reported, %zu expected)\n",
+			line, prefix_len, got_invalid, want_invalid);
+		print_bytes("input", s, len);
+		if (b.data && b.len >= prefix_len)
+			print_bytes("got", (const unsigned char *)b.data + prefix_len,
+				    b.len - prefix_len);
+		print_bytes("expected", (const unsigned char *)want, want_len);
+		testing_current_failed = 1;
+	}
+	jbuf_free(&b);
+	free(copy);
+	free(want);
+}
+
+/* Writes code point cp as UTF-8 (cp is not checked); returns the length. */
+static size_t encode_utf8(uint32_t cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | (cp >> 6));
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | (cp >> 12));
+		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | ((cp >> 18) & 0x07));
+	out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Byte strings at the edges of UTF-8 validity, valid and not. */
+static const struct {
+	const char *s;
+	size_t len;
+} utf8_edges[] = {
+    /* valid: the first and last code point of each length, around the surrogates */
+    {L("\xc2\x80")},
+    {L("\xdf\xbf")},
+    {L("\xe0\xa0\x80")},
+    {L("\xed\x9f\xbf")},
+    {L("\xee\x80\x80")},
+    {L("\xef\xbf\xbf")},
+    {L("\xf0\x90\x80\x80")},
+    {L("\xf4\x8f\xbf\xbf")}, /* U+10FFFF */
+    /* overlong forms */
+    {L("\xc0\x80")},
+    {L("\xc1\xbf")},
+    {L("\xe0\x80\x80")},
+    {L("\xe0\x9f\xbf")},
+    {L("\xf0\x80\x80\x80")},
+    {L("\xf0\x8f\xbf\xbf")},
+    /* surrogates */
+    {L("\xed\xa0\x80")},
+    {L("\xed\xbf\xbf")},
+    /* past U+10FFFF, and lead bytes that are never valid */
+    {L("\xf4\x90\x80\x80")},
+    {L("\xf5\x80\x80\x80")},
+    {L("\xf7\xbf\xbf\xbf")},
+    {L("\xf8\x88\x80\x80\x80")},
+    {L("\xfc\x84\x80\x80\x80\x80")},
+    {L("\xfe")},
+    {L("\xff")},
+    /* sequences cut short (at the end of the buffer when nothing follows) */
+    {L("\xc3")},
+    {L("\xe2\x82")},
+    {L("\xe2")},
+    {L("\xf0\x9f\x98")},
+    {L("\xf0\x9f")},
+    {L("\xf4\x8f\xbf")},
+    /* continuation bytes alone, and a lead byte followed by a non-continuation */
+    {L("\x80")},
+    {L("\xbf\x80")},
+    {L("\xc3\xc3\xa9")},
+    {L("\xe2\x28\xa1")},
+    /* what needs an escape in ASCII */
+    {L("\"")},
+    {L("\\")},
+    {L("\n\t\r")},
+    {L("\x01\x1f")},
+    {L("\x7f ")},
+};
+
+TEST(test_escape_same_as_reference_edges)
+{
+	static const unsigned char pad[17] = "abcdefghijklmnopq"; /* no NUL */
+	unsigned char s[64];
+
+	/* each edge case at every offset of a word, followed by 0 to 9 bytes */
+	for (size_t e = 0; e < sizeof(utf8_edges) / sizeof(utf8_edges[0]); e++) {
+		for (size_t before = 0; before <= 16; before++) {
+			for (size_t after = 0; after <= 9; after++) {
+				size_t len = 0;
+
+				memcpy(s, pad, before);
+				len += before;
+				memcpy(s + len, utf8_edges[e].s, utf8_edges[e].len);
+				len += utf8_edges[e].len;
+				memcpy(s + len, pad, after);
+				len += after;
+				check_same_as_reference(s, len, 0, __LINE__);
+			}
+		}
+		if (testing_current_failed)
+			return;
+	}
+
+	/* every byte value in every lane of two words, and every pair of values on
+	 * both sides of a word boundary and inside a word */
+	for (int c = 0; c < 256; c++) {
+		for (size_t at = 0; at < 17; at++) {
+			memcpy(s, pad, sizeof(pad));
+			s[at] = (unsigned char)c;
+			check_same_as_reference(s, sizeof(pad), 0, __LINE__);
+		}
+	}
+	for (int c1 = 0; c1 < 256; c1++) {
+		for (int c2 = 0; c2 < 256; c2++) {
+			memcpy(s, pad, sizeof(pad));
+			s[3] = (unsigned char)c1;
+			s[4] = (unsigned char)c2;
+			s[7] = (unsigned char)c1;
+			s[8] = (unsigned char)c2;
+			check_same_as_reference(s, sizeof(pad), 0, __LINE__);
+		}
+		if (testing_current_failed)
+			return;
+	}
+}
+
+/* Appends one piece of a random string: printable ASCII, a valid sequence, an
+ * invalid one, a control character or any byte, with weights w[0..4]. */
+static size_t random_piece(uint64_t *state, const unsigned w[5], unsigned char *out)
+{
+	static const uint32_t cp_edges[] = {0x80,   0x7ff,  0x800,   0xd7ff,
+					    0xe000, 0xffff, 0x10000, 0x10ffff};
+	unsigned total = w[0] + w[1] + w[2] + w[3] + w[4];
+	uint64_t r = next_random(state);
+	unsigned pick = (unsigned)((r >> 32) % total);
+	uint64_t r2 = next_random(state) >> 16;
+
+	if (pick < w[0]) {
+		size_t n = 1 + (size_t)(r2 % 24);
+		for (size_t i = 0; i < n; i++)
+			out[i] = (unsigned char)(0x20 + (next_random(state) >> 33) % 0x5f);
+		return n;
+	}
+	pick -= w[0];
+	if (pick < w[1]) {
+		uint32_t cp;
+		switch (r2 % 4) {
+		case 0:
+			cp = cp_edges[(r2 >> 8) % 8];
+			break;
+		case 1:
+			cp = 0x80 + (uint32_t)((r2 >> 8) % (0x800 - 0x80));
+			break;
+		case 2:
+			cp = 0x800 + (uint32_t)((r2 >> 8) % (0x10000 - 0x800));
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp -= 0x800;
+			break;
+		default:
+			cp = 0x10000 + (uint32_t)((r2 >> 8) % (0x110000 - 0x10000));
+		}
+		return encode_utf8(cp, out);
+	}
+	pick -= w[1];
+	if (pick < w[2]) {
+		size_t n;
+		switch (r2 % 6) {
+		case 0: /* a lone continuation byte */
+			out[0] = (unsigned char)(0x80 | ((r2 >> 8) & 0x3f));
+			return 1;
+		case 1: /* overlong: U+0000-U+007F in two bytes, or U+0000-U+07FF in three */
+			if ((r2 >> 8) & 1) {
+				out[0] = (unsigned char)(0xc0 | ((r2 >> 16) & 0x01));
+				out[1] = (unsigned char)(0x80 | ((r2 >> 24) & 0x3f));
+				return 2;
+			}
+			out[0] = 0xe0;
+			out[1] = (unsigned char)(0x80 | ((r2 >> 16) & 0x1f));
+			out[2] = (unsigned char)(0x80 | ((r2 >> 24) & 0x3f));
+			return 3;
+		case 2: /* a surrogate */
+			return encode_utf8(0xd800 + (uint32_t)((r2 >> 8) % 0x800), out);
+		case 3: /* past U+10FFFF */
+			return encode_utf8(0x110000 + (uint32_t)((r2 >> 8) % 0xf0000), out);
+		case 4: /* a sequence cut short, or U+0000-U+FFFF in four bytes (overlong) */
+			if ((r2 >> 8) & 1) {
+				n = encode_utf8(0x80 + (uint32_t)((r2 >> 16) % 0x10ff80), out);
+				return n - 1 - (size_t)((r2 >> 40) % (n - 1));
+			}
+			out[0] = 0xf0;
+			out[1] = (unsigned char)(0x80 | ((r2 >> 16) & 0x0f));
+			out[2] = (unsigned char)(0x80 | ((r2 >> 24) & 0x3f));
+			out[3] = (unsigned char)(0x80 | ((r2 >> 32) & 0x3f));
+			return 4;
+		default: /* a byte that never starts a sequence */
+			out[0] = (unsigned char)(0xf5 + (r2 >> 8) % 11);
+			return 1;
+		}
+	}
+	pick -= w[2];
+	if (pick < w[3]) {
+		out[0] = (r2 & 0x100) ? 0x7f : (unsigned char)(r2 % 0x20);
+		return 1;
+	}
+	out[0] = (unsigned char)r2;
+	return 1;
+}
+
+TEST(test_escape_same_as_reference_random)
+{
+	uint64_t state = 0x243f6a8885a308d3ULL;
+	unsigned char s[300 + 8];
+
+	for (int round = 0; round < 100000; round++) {
+		unsigned w[5];
+		size_t len = (size_t)(next_random(&state) >> 33) % 301, have = 0;
+		size_t prefix =
+		    (next_random(&state) >> 63) ? (size_t)(next_random(&state) >> 55) : 0;
+
+		/* a bias per string: mostly ASCII, or mostly UTF-8, or mostly invalid... */
+		for (int k = 0; k < 5; k++)
+			w[k] = (unsigned)(next_random(&state) >> 60);
+		w[(next_random(&state) >> 33) % 5] += 32;
+		while (have < len) {
+			unsigned char piece[32];
+			size_t n = random_piece(&state, w, piece);
+			if (n > len - have)
+				n = len - have; /* cut at the end of the buffer */
+			memcpy(s + have, piece, n);
+			have += n;
+		}
+		check_same_as_reference(s, len, prefix, __LINE__);
+		if (testing_current_failed)
+			break;
+	}
+}
+
 TEST(test_escape_appends)
 {
 	struct jbuf b;
@@ -459,6 +795,8 @@ int main(void)
 	RUN(test_escape_invalid_bytes);
 	RUN(test_escape_round_trip);
 	RUN(test_escape_random);
+	RUN(test_escape_same_as_reference_edges);
+	RUN(test_escape_same_as_reference_random);
 	RUN(test_escape_appends);
 	RUN(test_jbuf_printf_and_reset);
 	RUN(test_members);

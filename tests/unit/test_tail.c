@@ -177,11 +177,12 @@ static void cb_closed(void *ctx, struct tail_file *f, bool drained, bool gone)
 	f->user = NULL;
 }
 
-static void cb_truncated(void *ctx, struct tail_file *f)
+static void cb_truncated(void *ctx, struct tail_file *f, uint64_t handed)
 {
 	struct harness *h = ctx;
 	int i = file_index(h, f);
 
+	(void)handed;
 	if (i >= 0)
 		h->files[i].truncated++;
 }
