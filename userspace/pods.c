@@ -29,6 +29,9 @@
 #define PODS_MAX_LABELS	     256	 /* per pod */
 #define PODS_MAX_ANNOTATIONS 256	 /* per pod */
 #define PODS_MAX_CONTAINERS  256	 /* per pod, all kinds together */
+#define PODS_MAX_VOLUMES     256	 /* per pod */
+#define PODS_MAX_MOUNTS	     256	 /* per container */
+#define PODS_MAX_PATH	     4095	 /* mount paths, subPaths, hostPath paths: PATH_MAX - 1 */
 
 /* A CronJob names its Jobs "<cronjob>-<scheduled time in minutes since
  * 1970>"; no label names the CronJob. So a Job name whose last "-" is
@@ -40,6 +43,7 @@
 struct pods {
 	struct hmap *map; /* uid -> struct pod *, owned */
 	int64_t retention_ms;
+	uint64_t generation; /* see pods_generation */
 };
 
 /* The state of building pods from one document. */
@@ -59,6 +63,17 @@ static const struct pod_container_kind {
     {"ephemeralContainers", "ephemeralContainerStatuses", false},
 };
 
+static void pod_mounts_free(struct pod_volume_mount *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].mount_path);
+		free(m[i].sub_path);
+		free(m[i].sub_path_expr);
+	}
+	free(m);
+}
+
 static void pod_container_clear(struct pod_container *c)
 {
 	free(c->name);
@@ -66,6 +81,18 @@ static void pod_container_clear(struct pod_container *c)
 	free(c->runtime);
 	free(c->image);
 	free(c->last_id);
+	pod_mounts_free(c->mounts, c->n_mounts);
+}
+
+static void pod_volumes_free(struct pod_volume *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].kind_name);
+		free(v[i].medium);
+		free(v[i].host_path);
+	}
+	free(v);
 }
 
 static void pod_kv_free(struct pod_kv *kv, size_t n)
@@ -97,6 +124,7 @@ static void pod_free(struct pod *pod)
 	for (size_t i = 0; i < pod->n_containers; i++)
 		pod_container_clear(&pod->containers[i]);
 	free(pod->containers);
+	pod_volumes_free(pod->volumes, pod->n_volumes);
 	free(pod);
 }
 
@@ -194,11 +222,170 @@ static void pod_kv_parse(struct pod_build *b, const cJSON *obj, size_t max, stru
 		/* an empty value is a value: keep "" rather than NULL */
 		kv->value = item->valuestring[0] ? pod_copy(b, item->valuestring, PODS_MAX_VALUE)
 						 : calloc(1, 1);
+		kv->cut = strlen(item->valuestring) > PODS_MAX_VALUE;
 		(*n_out)++;
 		if (!kv->key || !kv->value) {
 			b->nomem = true;
 			return;
 		}
+	}
+}
+
+/* The string member key of obj when it is at most cap bytes; NULL when absent
+ * (see pod_json_str). *over is set when it is there but longer. */
+static const char *pod_json_str_capped(const cJSON *obj, const char *key, size_t cap, bool *over)
+{
+	const char *s = pod_json_str(obj, key);
+
+	if (s && strlen(s) > cap) {
+		*over = true;
+		return NULL;
+	}
+	return s;
+}
+
+/* How many entries to allocate for an array under a cap. */
+static size_t pod_room(const cJSON *list, size_t cap)
+{
+	size_t n = (size_t)cJSON_GetArraySize(list);
+
+	return n < cap ? n : cap;
+}
+
+/* The source of a spec.volumes entry: the member that is not its name. */
+static const cJSON *pod_volume_source(const cJSON *item)
+{
+	const cJSON *member;
+
+	cJSON_ArrayForEach(member, item)
+	{
+		if (member->string && member->string[0] && strcmp(member->string, "name") != 0 &&
+		    cJSON_IsObject(member))
+			return member;
+	}
+	return NULL;
+}
+
+/* Whether a spec.volumes entry is kept: it has a name, and neither that nor
+ * its hostPath path is over its cap (counted when one is). */
+static bool pod_volume_keep(struct pod_build *b, const cJSON *item)
+{
+	const cJSON *src = pod_volume_source(item);
+	bool over = false;
+	const char *name = pod_json_str_capped(item, "name", PODS_MAX_NAME, &over);
+
+	if (src && strcmp(src->string, "hostPath") == 0)
+		pod_json_str_capped(src, "path", PODS_MAX_PATH, &over);
+	b->dropped += over;
+	return name && !over;
+}
+
+/* Fills v from a spec.volumes entry that pod_volume_keep kept. */
+static void pod_volume_parse(struct pod_build *b, struct pod_volume *v, const cJSON *item)
+{
+	const cJSON *src = pod_volume_source(item);
+	const char *host_path;
+
+	v->kind = POD_VOLUME_OTHER;
+	v->name = pod_copy(b, pod_json_str(item, "name"), PODS_MAX_NAME);
+	if (!src)
+		return;
+	v->kind_name = pod_copy(b, src->string, PODS_MAX_NAME);
+	if (strcmp(src->string, "emptyDir") == 0) {
+		const char *medium = pod_json_str(src, "medium");
+
+		v->kind = POD_VOLUME_EMPTY_DIR;
+		/* no medium is the node's disk: keep "" rather than NULL */
+		v->medium = medium ? pod_copy(b, medium, PODS_MAX_NAME) : calloc(1, 1);
+		if (!v->medium)
+			b->nomem = true;
+	} else if (strcmp(src->string, "hostPath") == 0) {
+		host_path = pod_json_str(src, "path");
+		if (host_path) {
+			v->kind = POD_VOLUME_HOST_PATH;
+			v->host_path = pod_copy(b, host_path, PODS_MAX_PATH);
+		}
+	}
+}
+
+/* spec.volumes: the first PODS_MAX_VOLUMES kept entries. */
+static void pod_volumes_parse(struct pod_build *b, struct pod *pod, const cJSON *spec)
+{
+	const cJSON *list = pod_json_get(spec, "volumes"), *item;
+	size_t room;
+
+	if (!cJSON_IsArray(list))
+		return;
+	room = pod_room(list, PODS_MAX_VOLUMES);
+	if (room == 0)
+		return;
+	pod->volumes = calloc(room, sizeof(*pod->volumes));
+	if (!pod->volumes) {
+		b->nomem = true;
+		return;
+	}
+	cJSON_ArrayForEach(item, list)
+	{
+		if (!pod_volume_keep(b, item))
+			continue;
+		if (pod->n_volumes == room) {
+			b->dropped++;
+			continue;
+		}
+		pod_volume_parse(b, &pod->volumes[pod->n_volumes++], item);
+		if (b->nomem)
+			return;
+	}
+}
+
+/* Whether a volumeMounts entry is kept: it has a name and a mountPath, and
+ * none of its names and paths is over its cap (counted when one is). */
+static bool pod_mount_keep(struct pod_build *b, const cJSON *item)
+{
+	bool over = false;
+	const char *name = pod_json_str_capped(item, "name", PODS_MAX_NAME, &over);
+	const char *path = pod_json_str_capped(item, "mountPath", PODS_MAX_PATH, &over);
+
+	pod_json_str_capped(item, "subPath", PODS_MAX_PATH, &over);
+	pod_json_str_capped(item, "subPathExpr", PODS_MAX_PATH, &over);
+	b->dropped += over;
+	return name && path && !over;
+}
+
+/* A container's volumeMounts: the first PODS_MAX_MOUNTS kept entries. */
+static void pod_mounts_parse(struct pod_build *b, struct pod_container *c, const cJSON *spec_item)
+{
+	const cJSON *list = pod_json_get(spec_item, "volumeMounts"), *item;
+	size_t room;
+
+	if (!cJSON_IsArray(list))
+		return;
+	room = pod_room(list, PODS_MAX_MOUNTS);
+	if (room == 0)
+		return;
+	c->mounts = calloc(room, sizeof(*c->mounts));
+	if (!c->mounts) {
+		b->nomem = true;
+		return;
+	}
+	cJSON_ArrayForEach(item, list)
+	{
+		struct pod_volume_mount *m;
+
+		if (!pod_mount_keep(b, item))
+			continue;
+		if (c->n_mounts == room) {
+			b->dropped++;
+			continue;
+		}
+		m = &c->mounts[c->n_mounts++];
+		m->name = pod_copy(b, pod_json_str(item, "name"), PODS_MAX_NAME);
+		m->mount_path = pod_copy(b, pod_json_str(item, "mountPath"), PODS_MAX_PATH);
+		m->sub_path = pod_copy(b, pod_json_str(item, "subPath"), PODS_MAX_PATH);
+		m->sub_path_expr = pod_copy(b, pod_json_str(item, "subPathExpr"), PODS_MAX_PATH);
+		m->read_only = cJSON_IsTrue(pod_json_get(item, "readOnly"));
+		if (b->nomem)
+			return;
 	}
 }
 
@@ -305,8 +492,10 @@ static void pod_containers_kind(struct pod_build *b, struct pod *pod, size_t *ca
 			if (!name)
 				continue;
 			c = pod_container_add(b, pod, cap, name, kind->init);
-			if (c)
+			if (c) {
 				c->image = pod_copy(b, pod_json_str(item, "image"), PODS_MAX_VALUE);
+				pod_mounts_parse(b, c, item);
+			}
 			if (b->nomem)
 				return;
 		}
@@ -456,6 +645,7 @@ static struct pod *pod_build(struct pod_build *b, const cJSON *item, int64_t now
 	pod_kv_parse(b, pod_json_get(meta, "annotations"), PODS_MAX_ANNOTATIONS, &pod->annotations,
 		     &pod->n_annotations);
 	pod_owners(b, pod, meta);
+	pod_volumes_parse(b, pod, spec);
 	for (size_t i = 0;
 	     i < sizeof(pod_container_kinds) / sizeof(pod_container_kinds[0]) && !b->nomem; i++)
 		pod_containers_kind(b, pod, &cap, spec, status, &pod_container_kinds[i]);
@@ -685,6 +875,7 @@ int pods_update(struct pods *pods, const char *json, size_t len, int64_t now_ms,
 	hmap_foreach(pods->map, pods_visit_free_replaced, copy.next);
 	hmap_free(pods->map);
 	pods->map = copy.next;
+	pods->generation++;
 	if (skipped)
 		*skipped = n_skipped + b.dropped;
 	return taken;
@@ -737,12 +928,19 @@ size_t pods_expire(struct pods *pods, int64_t now_ms)
 		return 0;
 	ex.retention_ms = pods->retention_ms;
 	hmap_foreach(pods->map, pods_visit_expire, &ex);
+	if (ex.dropped)
+		pods->generation++;
 	return ex.dropped;
 }
 
 size_t pods_count(const struct pods *pods)
 {
 	return pods ? hmap_count(pods->map) : 0;
+}
+
+uint64_t pods_generation(const struct pods *pods)
+{
+	return pods ? pods->generation : 0;
 }
 
 const struct pod_container *pod_container_by_name(const struct pod *pod, const char *name)
@@ -752,6 +950,28 @@ const struct pod_container *pod_container_by_name(const struct pod *pod, const c
 	for (size_t i = 0; i < pod->n_containers; i++) {
 		if (strcmp(pod->containers[i].name, name) == 0)
 			return &pod->containers[i];
+	}
+	return NULL;
+}
+
+const struct pod_volume *pod_volume_by_name(const struct pod *pod, const char *name)
+{
+	if (!pod || !name)
+		return NULL;
+	for (size_t i = 0; i < pod->n_volumes; i++) {
+		if (strcmp(pod->volumes[i].name, name) == 0)
+			return &pod->volumes[i];
+	}
+	return NULL;
+}
+
+const char *pod_annotation(const struct pod *pod, const char *key)
+{
+	if (!pod || !key)
+		return NULL;
+	for (size_t i = 0; i < pod->n_annotations; i++) {
+		if (strcmp(pod->annotations[i].key, key) == 0)
+			return pod->annotations[i].cut ? NULL : pod->annotations[i].value;
 	}
 	return NULL;
 }

@@ -189,6 +189,7 @@ TEST(test_mixed_deployment_pod)
 	CHECK_STR_EQ(pod->qos_class, "Burstable");
 	CHECK_STR_EQ(label(pod, "app"), "web");
 	CHECK_STR_EQ(annotation(pod, "glimpse.io/logs"), "/var/log/app/*.log");
+	CHECK_STR_EQ(pod_annotation(pod, "glimpse.io/logs"), "/var/log/app/*.log");
 	CHECK_INT_EQ(pod->n_containers, 2);
 	web = pod_container_by_name(pod, "web");
 	sidecar = pod_container_by_name(pod, "sidecar");
@@ -654,9 +655,384 @@ TEST(test_null_arguments)
 	pods_free(NULL);
 }
 
+/* UIDs of tests/data/kubelet/podlist_volumes.json */
+#define UID_VOLUMES "2c8e6f3d-4d5f-4a71-8cbd-2e3f4a5b6c01"
+#define UID_ODDVOL  "2c8e6f3d-4d5f-4a71-8cbd-2e3f4a5b6c02"
+#define UID_VOLOBJ  "2c8e6f3d-4d5f-4a71-8cbd-2e3f4a5b6c03"
+
+/* Checks one volume mount of c, by its index. */
+static void check_mount(const struct pod_container *c, size_t i, const char *name,
+			const char *mount_path, const char *sub_path, bool read_only)
+{
+	const struct pod_volume_mount *m;
+
+	CHECK(c != NULL && i < c->n_mounts);
+	if (!c || i >= c->n_mounts)
+		return;
+	m = &c->mounts[i];
+	CHECK_STR_EQ(m->name, name);
+	CHECK_STR_EQ(m->mount_path, mount_path);
+	if (sub_path)
+		CHECK_STR_EQ(m->sub_path, sub_path);
+	else
+		CHECK(m->sub_path == NULL);
+	CHECK(m->read_only == read_only);
+}
+
+TEST(test_volumes_kinds)
+{
+	struct pods *pods = pods_new(60000);
+	size_t skipped = 99;
+	const struct pod *pod;
+	const struct pod_volume *v;
+
+	CHECK_INT_EQ(update_file(pods, DATA_DIR "podlist_volumes.json", 7, &skipped), 3);
+	CHECK_INT_EQ(skipped, 0);
+	pod = pods_lookup(pods, UID_VOLUMES);
+	CHECK(pod != NULL);
+	if (!pod)
+		goto out;
+	CHECK_INT_EQ(pod->n_volumes, 6);
+	v = pod_volume_by_name(pod, "app-logs");
+	CHECK(v != NULL && v == &pod->volumes[0]);
+	if (v) {
+		CHECK_INT_EQ(v->kind, POD_VOLUME_EMPTY_DIR);
+		CHECK_STR_EQ(v->kind_name, "emptyDir");
+		CHECK_STR_EQ(v->medium, "");
+		CHECK(v->host_path == NULL);
+	}
+	v = pod_volume_by_name(pod, "cache");
+	CHECK(v != NULL);
+	if (v) {
+		CHECK_INT_EQ(v->kind, POD_VOLUME_EMPTY_DIR);
+		CHECK_STR_EQ(v->medium, "Memory");
+	}
+	v = pod_volume_by_name(pod, "varlog");
+	CHECK(v != NULL);
+	if (v) {
+		CHECK_INT_EQ(v->kind, POD_VOLUME_HOST_PATH);
+		CHECK_STR_EQ(v->kind_name, "hostPath");
+		CHECK_STR_EQ(v->host_path, "/var/log/shared");
+		CHECK(v->medium == NULL);
+	}
+	v = pod_volume_by_name(pod, "config");
+	CHECK(v != NULL);
+	if (v) {
+		CHECK_INT_EQ(v->kind, POD_VOLUME_OTHER);
+		CHECK_STR_EQ(v->kind_name, "configMap");
+		CHECK(v->medium == NULL && v->host_path == NULL);
+	}
+	v = pod_volume_by_name(pod, "data");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER);
+	if (v)
+		CHECK_STR_EQ(v->kind_name, "persistentVolumeClaim");
+	v = pod_volume_by_name(pod, "kube-api-access-x1y2z");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER);
+	if (v)
+		CHECK_STR_EQ(v->kind_name, "projected");
+	CHECK(pod_volume_by_name(pod, "missing") == NULL);
+	CHECK(pod_volume_by_name(pod, NULL) == NULL);
+	CHECK(pod_volume_by_name(NULL, "data") == NULL);
+out:
+	pods_free(pods);
+}
+
+TEST(test_volume_mounts_per_container)
+{
+	struct pods *pods = pods_new(60000);
+	const struct pod *pod;
+	const struct pod_container *c;
+
+	CHECK_INT_EQ(update_file(pods, DATA_DIR "podlist_volumes.json", 7, NULL), 3);
+	pod = pods_lookup(pods, UID_VOLUMES);
+	CHECK(pod != NULL);
+	if (!pod)
+		goto out;
+	CHECK_INT_EQ(pod->n_containers, 7);
+
+	c = pod_container_by_name(pod, "setup");
+	CHECK(c != NULL && c->init && c->n_mounts == 1);
+	check_mount(c, 0, "app-logs", "/var/log/app", NULL, false);
+
+	c = pod_container_by_name(pod, "app");
+	CHECK(c != NULL && c->n_mounts == 6);
+	/* the status entry matched to the spec's container keeps its mounts */
+	CHECK(c != NULL && c == pod_container_by_id(pod, "99999999999999999999999999999999"
+							 "99999999999999999999999999999999"));
+	check_mount(c, 0, "app-logs", "/var/log/app", NULL, false);
+	check_mount(c, 1, "app-logs", "/data/out", "out/app", false);
+	check_mount(c, 2, "varlog", "/var/log/host", "app", true);
+	check_mount(c, 3, "config", "/etc/app", NULL, true);
+	check_mount(c, 4, "cache", "/cache", NULL, false);
+	check_mount(c, 5, "kube-api-access-x1y2z", "/var/run/secrets/kubernetes.io/serviceaccount",
+		    NULL, true);
+	if (c && c->n_mounts == 6)
+		CHECK(c->mounts[1].sub_path_expr == NULL);
+
+	c = pod_container_by_name(pod, "sidecar");
+	CHECK(c != NULL && c->n_mounts == 2);
+	check_mount(c, 0, "app-logs", "/logs", NULL, true);
+	check_mount(c, 1, "data", "/database", NULL, false);
+
+	c = pod_container_by_name(pod, "bare");
+	CHECK(c != NULL && c->n_mounts == 0 && c->mounts == NULL);
+
+	c = pod_container_by_name(pod, "expr");
+	CHECK(c != NULL && c->n_mounts == 1);
+	check_mount(c, 0, "app-logs", "/var/log/app", NULL, false);
+	if (c && c->n_mounts == 1)
+		CHECK_STR_EQ(c->mounts[0].sub_path_expr, "$(POD_NAME)");
+
+	c = pod_container_by_name(pod, "debug");
+	CHECK(c != NULL && !c->init && c->n_mounts == 1);
+	check_mount(c, 0, "app-logs", "/debug/logs", NULL, true);
+
+	/* a container only the status names has no spec, so no mounts */
+	c = pod_container_by_name(pod, "late");
+	CHECK(c != NULL && c->n_mounts == 0 && c->mounts == NULL);
+out:
+	pods_free(pods);
+}
+
+TEST(test_volumes_wrong_types)
+{
+	struct pods *pods = pods_new(60000);
+	const struct pod *pod;
+	const struct pod_volume *v;
+	const struct pod_container *c;
+
+	CHECK_INT_EQ(update_file(pods, DATA_DIR "podlist_volumes.json", 7, NULL), 3);
+	pod = pods_lookup(pods, UID_ODDVOL);
+	CHECK(pod != NULL);
+	if (!pod)
+		goto out;
+	/* entries without a string name are not volumes; the rest are kept as
+	 * far as their types allow */
+	CHECK_INT_EQ(pod->n_volumes, 5);
+	v = pod_volume_by_name(pod, "nosrc");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER && v->kind_name == NULL);
+	v = pod_volume_by_name(pod, "hp-nopath");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER && v->host_path == NULL);
+	if (v)
+		CHECK_STR_EQ(v->kind_name, "hostPath");
+	v = pod_volume_by_name(pod, "hp-numpath");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER && v->host_path == NULL);
+	v = pod_volume_by_name(pod, "ed-string");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER && v->kind_name == NULL);
+	v = pod_volume_by_name(pod, "ed-medium-num");
+	CHECK(v != NULL && v->kind == POD_VOLUME_EMPTY_DIR);
+	if (v)
+		CHECK_STR_EQ(v->medium, "");
+
+	c = pod_container_by_name(pod, "c1");
+	CHECK(c != NULL && c->n_mounts == 2);
+	check_mount(c, 0, "nosrc", "/ok", NULL, false);
+	check_mount(c, 1, "nosrc", "/ro", NULL, true);
+	if (c && c->n_mounts == 2)
+		CHECK(c->mounts[0].sub_path_expr == NULL);
+	c = pod_container_by_name(pod, "c2");
+	CHECK(c != NULL && c->n_mounts == 0);
+
+	pod = pods_lookup(pods, UID_VOLOBJ);
+	CHECK(pod != NULL && pod->n_volumes == 0 && pod->volumes == NULL);
+	c = pod ? pod_container_by_name(pod, "c") : NULL;
+	CHECK(c != NULL && c->n_mounts == 0 && c->mounts == NULL);
+
+	/* pods without volumes */
+	pods_free(pods);
+	pods = load_mixed();
+	pod = pods_lookup(pods, UID_DEPLOY);
+	CHECK(pod != NULL && pod->n_volumes == 0 && pod->volumes == NULL);
+	c = pod ? pod_container_by_name(pod, "web") : NULL;
+	CHECK(c != NULL && c->n_mounts == 0);
+out:
+	pods_free(pods);
+}
+
+/* Appends a string of n copies of ch. */
+static void text_fill(struct text *t, char ch, int n)
+{
+	for (int i = 0; i < n; i++)
+		text_add(t, "%c", ch);
+}
+
+TEST(test_volume_caps_drop_and_count)
+{
+	struct pods *pods = pods_new(1000);
+	struct text doc = {0};
+	size_t skipped = 0;
+	const struct pod *pod;
+	const struct pod_container *c;
+	const struct pod_volume *v;
+
+	text_add(&doc, "{\"items\":[{\"metadata\":{\"uid\":\"cap-volumes\",\"name\":\"v\","
+		       "\"namespace\":\"n\"},\"spec\":{\"volumes\":[");
+	/* a name over its cap and a hostPath path over its cap: dropped whole */
+	text_add(&doc, "{\"name\":\"");
+	text_fill(&doc, 'n', 254);
+	text_add(&doc, "\",\"emptyDir\":{}},{\"name\":\"hp-long\",\"hostPath\":{\"path\":\"/");
+	text_fill(&doc, 'p', 4095);
+	/* a path of exactly the cap is kept */
+	text_add(&doc, "\"}},{\"name\":\"hp-max\",\"hostPath\":{\"path\":\"/");
+	text_fill(&doc, 'p', 4094);
+	text_add(&doc, "\"}}");
+	for (int i = 0; i < 300; i++)
+		text_add(&doc, ",{\"name\":\"v%d\",\"emptyDir\":{}}", i);
+	text_add(&doc, "],\"containers\":[{\"name\":\"m\",\"volumeMounts\":[");
+	text_add(&doc, "{\"name\":\"v0\",\"mountPath\":\"/");
+	text_fill(&doc, 'm', 4095);
+	text_add(&doc, "\"},{\"name\":\"v0\",\"mountPath\":\"/s\",\"subPath\":\"");
+	text_fill(&doc, 's', 4096);
+	text_add(&doc, "\"},{\"name\":\"v0\",\"mountPath\":\"/e\",\"subPathExpr\":\"");
+	text_fill(&doc, 'e', 4096);
+	text_add(&doc, "\"},{\"name\":\"v0\",\"mountPath\":\"/");
+	text_fill(&doc, 'm', 4094);
+	text_add(&doc, "\"}");
+	for (int i = 0; i < 300; i++)
+		text_add(&doc, ",{\"name\":\"v%d\",\"mountPath\":\"/m%d\"}", i, i);
+	text_add(&doc, "]}]}}]}");
+
+	CHECK_INT_EQ(pods_update(pods, doc.buf, doc.len, 1, &skipped, NULL), 1);
+	/* volumes: 2 over-long + 45 over the count; mounts: 3 over-long + 45 */
+	CHECK_INT_EQ(skipped, 2 + 45 + 3 + 45);
+	pod = pods_lookup(pods, "cap-volumes");
+	CHECK(pod != NULL && pod->n_volumes == 256);
+	if (!pod)
+		goto out;
+	CHECK(pod_volume_by_name(pod, "hp-long") == NULL);
+	v = pod_volume_by_name(pod, "hp-max");
+	CHECK(v != NULL && v->kind == POD_VOLUME_HOST_PATH && v->host_path &&
+	      strlen(v->host_path) == 4095);
+	CHECK(pod_volume_by_name(pod, "v254") != NULL);
+	CHECK(pod_volume_by_name(pod, "v255") == NULL);
+	c = pod_container_by_name(pod, "m");
+	CHECK(c != NULL && c->n_mounts == 256);
+	if (c && c->n_mounts == 256) {
+		CHECK(strlen(c->mounts[0].mount_path) == 4095);
+		CHECK_STR_EQ(c->mounts[1].mount_path, "/m0");
+		CHECK_STR_EQ(c->mounts[255].mount_path, "/m254");
+	}
+out:
+	free(doc.buf);
+	pods_free(pods);
+}
+
+TEST(test_pod_annotation)
+{
+	struct pods *pods = pods_new(60000);
+	struct text doc = {0};
+	const struct pod *pod;
+
+	CHECK_INT_EQ(update_file(pods, DATA_DIR "podlist_volumes.json", 7, NULL), 3);
+	pod = pods_lookup(pods, UID_VOLUMES);
+	CHECK(pod != NULL);
+	/* the value as the pod has it, spaces and all */
+	CHECK_STR_EQ(pod_annotation(pod, "glimpse.io/logs"),
+		     " /var/log/app/*.log, /data/out/*.txt ");
+	CHECK_STR_EQ(pod_annotation(pod, "empty.example.com/flag"), "");
+	CHECK(pod_annotation(pod, "glimpse.io/log") == NULL);
+	CHECK(pod_annotation(pod, "GLIMPSE.IO/LOGS") == NULL);
+	CHECK(pod_annotation(pod, NULL) == NULL);
+	CHECK(pod_annotation(NULL, "glimpse.io/logs") == NULL);
+	CHECK(pod_annotation(pods_lookup(pods, UID_ODDVOL), "glimpse.io/logs") == NULL);
+
+	/* a value cut to its cap is not handed out; one at the cap is */
+	text_add(&doc, "{\"items\":[{\"metadata\":{\"uid\":\"cut\",\"name\":\"c\",\"namespace\":"
+		       "\"n\",\"annotations\":{\"glimpse.io/logs\":\"/");
+	text_fill(&doc, 'a', 4096);
+	text_add(&doc, "\",\"at-cap\":\"");
+	text_fill(&doc, 'b', 4096);
+	text_add(&doc, "\"}}}]}");
+	CHECK_INT_EQ(pods_update(pods, doc.buf, doc.len, 8, NULL, NULL), 1);
+	pod = pods_lookup(pods, "cut");
+	CHECK(pod != NULL);
+	CHECK(pod_annotation(pod, "glimpse.io/logs") == NULL);
+	CHECK(pod && annotation(pod, "glimpse.io/logs") != NULL);
+	CHECK(pod_annotation(pod, "at-cap") != NULL &&
+	      strlen(pod_annotation(pod, "at-cap")) == 4096);
+	free(doc.buf);
+	pods_free(pods);
+}
+
+/* Checks a cached pod's volumes and its spec containers' mounts against the
+ * item it came from, entry by entry. */
+static void check_fixture_volumes(const struct pod *pod, const cJSON *item)
+{
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(item, "spec");
+	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(spec, "volumes"), *vol;
+	static const char *const kinds[] = {"initContainers", "containers", "ephemeralContainers"};
+	size_t i = 0;
+
+	CHECK_INT_EQ(pod->n_volumes, cJSON_GetArraySize(vols));
+	cJSON_ArrayForEach(vol, vols)
+	{
+		const struct pod_volume *v = i < pod->n_volumes ? &pod->volumes[i++] : NULL;
+		const cJSON *hp = cJSON_GetObjectItemCaseSensitive(vol, "hostPath");
+		const cJSON *ed = cJSON_GetObjectItemCaseSensitive(vol, "emptyDir");
+
+		CHECK(v != NULL);
+		if (!v)
+			break;
+		CHECK_STR_EQ(v->name,
+			     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(vol, "name")));
+		CHECK(v->kind_name != NULL && cJSON_GetObjectItemCaseSensitive(vol, v->kind_name));
+		if (hp) {
+			CHECK_INT_EQ(v->kind, POD_VOLUME_HOST_PATH);
+			CHECK_STR_EQ(
+			    v->host_path,
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hp, "path")));
+		} else if (ed) {
+			CHECK_INT_EQ(v->kind, POD_VOLUME_EMPTY_DIR);
+			CHECK(v->medium != NULL);
+		} else {
+			CHECK_INT_EQ(v->kind, POD_VOLUME_OTHER);
+		}
+	}
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const cJSON *ctr;
+
+		cJSON_ArrayForEach(ctr, cJSON_GetObjectItemCaseSensitive(spec, kinds[k]))
+		{
+			const struct pod_container *c = pod_container_by_name(
+			    pod,
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctr, "name")));
+			const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(ctr, "volumeMounts");
+			const cJSON *mnt;
+			size_t j = 0;
+
+			CHECK(c != NULL);
+			if (!c)
+				continue;
+			CHECK_INT_EQ(c->n_mounts, cJSON_GetArraySize(mounts));
+			cJSON_ArrayForEach(mnt, mounts)
+			{
+				const char *sub = cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(mnt, "subPath"));
+
+				if (j >= c->n_mounts)
+					break;
+				CHECK_STR_EQ(c->mounts[j].name,
+					     cJSON_GetStringValue(
+						 cJSON_GetObjectItemCaseSensitive(mnt, "name")));
+				CHECK_STR_EQ(c->mounts[j].mount_path,
+					     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+						 mnt, "mountPath")));
+				CHECK(c->mounts[j].read_only ==
+				      cJSON_IsTrue(
+					  cJSON_GetObjectItemCaseSensitive(mnt, "readOnly")));
+				if (sub && *sub)
+					CHECK_STR_EQ(c->mounts[j].sub_path, sub);
+				else
+					CHECK(c->mounts[j].sub_path == NULL);
+				j++;
+			}
+		}
+	}
+}
+
 /* Loads a fixture into a new cache and checks that every item with a uid is
- * found under it with its name and namespace. NULL (and a skip) when the
- * fixture is not here. */
+ * found under it with its name and namespace, volumes and mounts. NULL (and a
+ * skip) when the fixture is not here. */
 static struct pods *load_fixture(const char *file, int expect_pods, char *why, size_t why_len)
 {
 	const char *dir = testing_fixtures_dir();
@@ -701,6 +1077,7 @@ static struct pods *load_fixture(const char *file, int expect_pods, char *why, s
 		CHECK_STR_EQ(
 		    pod->namespace_name,
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "namespace")));
+		check_fixture_volumes(pod, item);
 	}
 	CHECK_INT_EQ(found, expect_pods);
 	cJSON_Delete(doc);
@@ -715,6 +1092,7 @@ TEST(test_fixture_kubelet_1_35)
 	    load_fixture("nri-kubernetes_1_35_kubelet_pods.json", 24, why, sizeof(why));
 	const struct pod *pod;
 	const struct pod_container *c;
+	const struct pod_volume *v;
 
 	if (!pods)
 		SKIP("%s", why);
@@ -798,7 +1176,33 @@ TEST(test_fixture_kubelet_1_35)
 			CHECK_STR_EQ(c->image,
 				     "sha256:b39bceeb0c5918ba1b41c8c9eaf39801280f82909548a1"
 				     "e2cae089f8af6094e7");
+		/* an emptyDir on the node's disk mounted at /tmp */
+		v = pod_volume_by_name(pod, "tmp-dir");
+		CHECK(v != NULL && v->kind == POD_VOLUME_EMPTY_DIR);
+		if (v)
+			CHECK_STR_EQ(v->medium, "");
+		CHECK(c != NULL && c->n_mounts == 2);
+		if (c && c->n_mounts == 2) {
+			CHECK_STR_EQ(c->mounts[0].name, "tmp-dir");
+			CHECK_STR_EQ(c->mounts[0].mount_path, "/tmp");
+			CHECK(!c->mounts[0].read_only && c->mounts[1].read_only);
+		}
 	}
+	pod = pods_lookup(pods, "081d040e-c94b-41ea-8278-eb12903ddd99");
+	v = pod_volume_by_name(pod, "tmp");
+	CHECK(v != NULL && v->kind == POD_VOLUME_HOST_PATH);
+	if (v)
+		CHECK_STR_EQ(v->host_path, "/tmp");
+	pod = pods_lookup(pods, "36447428-81f8-45eb-b825-414de2e8012b");
+	v = pod_volume_by_name(pod, "config-volume");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER);
+	if (v)
+		CHECK_STR_EQ(v->kind_name, "configMap");
+	pod = pods_lookup(pods, "b5812e37-ce78-41e2-9d8d-d93a88e481d6");
+	v = pod_volume_by_name(pod, "storage");
+	CHECK(v != NULL && v->kind == POD_VOLUME_OTHER);
+	if (v)
+		CHECK_STR_EQ(v->kind_name, "persistentVolumeClaim");
 	/* a static pod, with its 32-hex config-hash uid */
 	pod = pods_lookup(pods, "07bd11a0a13dfe5450a17a39eb8e32d2");
 	CHECK(pod != NULL);
@@ -893,7 +1297,21 @@ TEST(test_fixture_kubelet_payload)
 				     "6f391f9d286b8d");
 			CHECK_INT_EQ(c->restart_count, 6);
 			CHECK_STR_EQ(c->image, "newrelic/ohaik:1.0.0-beta3");
+			/* the host's root, mounted read-only at /host */
+			CHECK(c->n_mounts == 3);
+			if (c->n_mounts == 3) {
+				CHECK_STR_EQ(c->mounts[0].name, "host-volume");
+				CHECK_STR_EQ(c->mounts[0].mount_path, "/host");
+				CHECK(c->mounts[0].read_only);
+			}
 		}
+		CHECK(pod_volume_by_name(pod, "host-volume") != NULL &&
+		      pod_volume_by_name(pod, "host-volume")->kind == POD_VOLUME_HOST_PATH);
+		if (pod_volume_by_name(pod, "host-volume"))
+			CHECK_STR_EQ(pod_volume_by_name(pod, "host-volume")->host_path, "/");
+		if (pod_volume_by_name(pod, "default-token-mmlq2"))
+			CHECK_STR_EQ(pod_volume_by_name(pod, "default-token-mmlq2")->kind_name,
+				     "secret");
 	}
 	/* a pending pod: no statuses, and an old-style numeric pod-template-hash
 	 * that is not the ReplicaSet's suffix, so no Deployment name */
@@ -968,6 +1386,41 @@ TEST(test_fixture_fluentbit_podlist)
 	pods_free(pods);
 }
 
+/* The generation moves with every change of what pods_lookup answers (a
+ * document taken, a pod expired), and not on failures or lookups. */
+TEST(test_generation)
+{
+	struct pods *pods = pods_new(1000);
+	const char *err = NULL;
+	uint64_t g;
+
+	CHECK(pods != NULL);
+	if (!pods)
+		return;
+	CHECK_INT_EQ(pods_generation(NULL), 0);
+	g = pods_generation(pods);
+	CHECK(pods_lookup(pods, "uid-a") == NULL);
+	CHECK_INT_EQ(pods_update(pods, "not json", 8, 0, NULL, &err), -EINVAL);
+	CHECK_INT_EQ(pods_expire(pods, 5000), 0);
+	CHECK(pods_generation(pods) == g);
+
+	CHECK_INT_EQ(update_str(pods,
+				"{\"kind\":\"PodList\",\"items\":[" POD_JSON("uid-a", "a", "aa",
+									     "0", "1") "]}",
+				0, NULL),
+		     1);
+	CHECK(pods_generation(pods) != g);
+	g = pods_generation(pods);
+	CHECK(pods_lookup(pods, "uid-a") != NULL);
+	CHECK(pods_generation(pods) == g);
+	CHECK_INT_EQ(pods_expire(pods, 1000), 0);
+	CHECK(pods_generation(pods) == g);
+	CHECK_INT_EQ(pods_expire(pods, 1001), 1);
+	CHECK(pods_generation(pods) != g);
+	CHECK(pods_lookup(pods, "uid-a") == NULL);
+	pods_free(pods);
+}
+
 int main(void)
 {
 	RUN(test_mixed_job_pod);
@@ -983,9 +1436,15 @@ int main(void)
 	RUN(test_retention_and_expiry);
 	RUN(test_replacement);
 	RUN(test_null_arguments);
+	RUN(test_volumes_kinds);
+	RUN(test_volume_mounts_per_container);
+	RUN(test_volumes_wrong_types);
+	RUN(test_volume_caps_drop_and_count);
+	RUN(test_pod_annotation);
 	RUN(test_fixture_kubelet_1_35);
 	RUN(test_fixture_kubelet_1_31);
 	RUN(test_fixture_kubelet_payload);
 	RUN(test_fixture_fluentbit_podlist);
+	RUN(test_generation);
 	return testing_done();
 }
