@@ -108,6 +108,8 @@ bench: deps deps-test
 	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/discovery.py
 	$(BUILD)/test/json_escape
 	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/throughput.py
+	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/bench/chaos.py
+	GLIMPSE_BIN=$(BUILD)/glimpse python3 tests/e2e/test_backpressure.py --stall-s 60
 
 # --- quality --------------------------------------------------------------------
 TIDY_FLAGS  := -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace

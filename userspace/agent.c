@@ -85,6 +85,7 @@ struct agent {
 	bool kubelet_failing;
 	int64_t kubelet_backoff_ms;
 	struct loop_timer *housekeeping;
+	struct json_time_cache log_time; /* log events' times, to the second */
 	struct agent_counters n;
 };
 
@@ -107,6 +108,16 @@ struct agent_file {
 	uint64_t limit_lines, limit_bytes; /* rate limit tokens */
 	int64_t limit_ms;		   /* when the tokens were last refilled */
 	int64_t limit_warned_ms;
+	/* The members every log event of the file carries after its line, as
+	 * agent_file_meta rendered them: ",\"log.file.path\":…" up to meta_split,
+	 * then what agent_enrich appends. They hold while the pods cache and the
+	 * container table are at the generations they were rendered at. */
+	struct jbuf meta;
+	size_t meta_split;
+	bool meta_valid;
+	bool meta_pod; /* the pod was in the cache */
+	uint64_t meta_pods_gen, meta_containers_gen;
+	struct container *meta_c; /* agent_file_container then */
 };
 
 static void agent_emit(struct agent *a)
@@ -131,15 +142,16 @@ static const char *agent_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Appends the pod and container members every event carries. */
-static void agent_enrich(struct agent *a, const char *uid, const char *ns, const char *pod_name,
-			 const char *cname, const struct container *c)
+/* Appends to b the pod and container members every event carries. Returns
+ * whether the pod was in the cache (else the event counts as without pod). */
+static bool agent_enrich(struct agent *a, struct jbuf *b, const char *uid, const char *ns,
+			 const char *pod_name, const char *cname, const struct container *c)
 {
 	const struct pod *pod = uid && *uid ? pods_lookup(a->pods, uid) : NULL;
 	const struct pod_container *pc = NULL;
 	const char *cid = c ? c->id : NULL;
 
-	jbuf_member_str(&a->ev, "k8s.node.name", a->cfg->node_name);
+	jbuf_member_str(b, "k8s.node.name", a->cfg->node_name);
 	if (pod) {
 		ns = pod->namespace_name;
 		pod_name = pod->name;
@@ -149,47 +161,46 @@ static void agent_enrich(struct agent *a, const char *uid, const char *ns, const
 			pc = pod_container_by_id(pod, cid);
 		if (!cname && pc)
 			cname = pc->name;
-	} else {
-		a->n.events_without_pod++;
 	}
 	if (ns && *ns)
-		jbuf_member_str(&a->ev, "k8s.namespace.name", ns);
+		jbuf_member_str(b, "k8s.namespace.name", ns);
 	if (pod_name && *pod_name)
-		jbuf_member_str(&a->ev, "k8s.pod.name", pod_name);
+		jbuf_member_str(b, "k8s.pod.name", pod_name);
 	if (uid && *uid)
-		jbuf_member_str(&a->ev, "k8s.pod.uid", uid);
+		jbuf_member_str(b, "k8s.pod.uid", uid);
 	if (cname && *cname)
-		jbuf_member_str(&a->ev, "k8s.container.name", cname);
+		jbuf_member_str(b, "k8s.container.name", cname);
 	if (!cid && pc)
 		cid = pc->id;
 	if (cid && *cid)
-		jbuf_member_str(&a->ev, "container.id", cid);
+		jbuf_member_str(b, "container.id", cid);
 	if (c && c->runtime != CGPATH_RUNTIME_UNKNOWN)
-		jbuf_member_str(&a->ev, "container.runtime", cgpath_runtime_name(c->runtime));
+		jbuf_member_str(b, "container.runtime", cgpath_runtime_name(c->runtime));
 	else if (pc && pc->runtime)
-		jbuf_member_str(&a->ev, "container.runtime", pc->runtime);
+		jbuf_member_str(b, "container.runtime", pc->runtime);
 	if (!pod)
-		return;
+		return false;
 	if (pc && pc->image)
-		jbuf_member_str(&a->ev, "container.image.name", pc->image);
+		jbuf_member_str(b, "container.image.name", pc->image);
 	if (pod->job_name)
-		jbuf_member_str(&a->ev, "k8s.job.name", pod->job_name);
+		jbuf_member_str(b, "k8s.job.name", pod->job_name);
 	if (pod->cronjob_name)
-		jbuf_member_str(&a->ev, "k8s.cronjob.name", pod->cronjob_name);
+		jbuf_member_str(b, "k8s.cronjob.name", pod->cronjob_name);
 	if (pod->deployment_name)
-		jbuf_member_str(&a->ev, "k8s.deployment.name", pod->deployment_name);
+		jbuf_member_str(b, "k8s.deployment.name", pod->deployment_name);
 	if (pod->replicaset_name)
-		jbuf_member_str(&a->ev, "k8s.replicaset.name", pod->replicaset_name);
+		jbuf_member_str(b, "k8s.replicaset.name", pod->replicaset_name);
 	if (pod->statefulset_name)
-		jbuf_member_str(&a->ev, "k8s.statefulset.name", pod->statefulset_name);
+		jbuf_member_str(b, "k8s.statefulset.name", pod->statefulset_name);
 	if (pod->daemonset_name)
-		jbuf_member_str(&a->ev, "k8s.daemonset.name", pod->daemonset_name);
+		jbuf_member_str(b, "k8s.daemonset.name", pod->daemonset_name);
 	for (size_t i = 0; i < pod->n_labels; i++) {
 		char key[512];
 		if (snprintf(key, sizeof(key), "k8s.pod.label.%s", pod->labels[i].key) <
 		    (int)sizeof(key))
-			jbuf_member_str(&a->ev, key, pod->labels[i].value);
+			jbuf_member_str(b, key, pod->labels[i].value);
 	}
+	return true;
 }
 
 static void agent_begin_event(struct agent *a, int64_t time_ns, const char *kind)
@@ -260,10 +271,11 @@ static void agent_log_discovery(struct container *c)
 static bool agent_rate_ok(struct agent *a, struct agent_file *af, size_t len)
 {
 	const struct config *cfg = a->cfg;
-	int64_t now = loop_now_ms();
+	int64_t now;
 
 	if (!cfg->rate_limit_lines && !cfg->rate_limit_bytes)
 		return true;
+	now = loop_now_ms();
 	if (now - af->limit_ms >= 1000 || !af->limit_ms) {
 		af->limit_lines = cfg->rate_limit_lines;
 		af->limit_bytes = cfg->rate_limit_bytes;
@@ -287,30 +299,83 @@ static bool agent_rate_ok(struct agent *a, struct agent_file *af, size_t len)
 	return true;
 }
 
-/* Joiner output: one log event. */
+/* Brings af's rendered members (struct agent_file) up to date: they are
+ * rendered again only when the pods cache or the container table changed.
+ * Returns false when there was no memory for them. */
+static bool agent_file_meta(struct agent *a, struct agent_file *af)
+{
+	uint64_t pods_gen = pods_generation(a->pods);
+	uint64_t containers_gen = containers_generation(a->containers);
+	const struct tail_file *f = af->f;
+
+	if (af->meta_valid && af->meta_pods_gen == pods_gen &&
+	    af->meta_containers_gen == containers_gen)
+		return true;
+	af->meta_c = agent_file_container(a, f);
+	/* rendered as the members of an object, whose '{' becomes the ',' that
+	 * follows the line's own members */
+	jbuf_reset(&af->meta);
+	jbuf_puts(&af->meta, "{");
+	jbuf_member_str(&af->meta, "log.file.path", f->path);
+	af->meta_split = af->meta.len;
+	af->meta_pod = agent_enrich(a, &af->meta, f->pod_uid, f->namespace_name, f->pod_name,
+				    f->container_name, af->meta_c);
+	af->meta_valid = !af->meta.failed;
+	if (!af->meta_valid)
+		return false;
+	af->meta.data[0] = ',';
+	af->meta_pods_gen = pods_gen;
+	af->meta_containers_gen = containers_gen;
+	return true;
+}
+
+/* Joiner output: one log event. Its members, in this order: time, kind, body,
+ * log.iostream, log.file.path, log.split, then those of agent_enrich. */
 static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
 			    size_t len, bool truncated)
 {
+	static const char head[] = "{\"time\":\"", kind[] = "\",\"kind\":\"log\",\"body\":";
+	static const char out[] = ",\"log.iostream\":\"stdout\"",
+			  err[] = ",\"log.iostream\":\"stderr\"", split[] = ",\"log.split\":true";
 	struct agent_file *af = ctx;
 	struct agent *a = af->a;
 	struct tail_file *f = af->f;
 	struct container *c;
+	char when[JSON_TIME_LEN + 1];
+	bool meta;
 
 	if (!agent_rate_ok(a, af, len))
 		return;
-	c = agent_file_container(a, f);
+	meta = agent_file_meta(a, af);
+	c = meta ? af->meta_c : agent_file_container(a, f);
 
-	agent_begin_event(a, time_ns, "log");
-	jbuf_key(&a->ev, "body");
+	json_format_time_cached(&a->log_time, time_ns, when);
+	jbuf_reset(&a->ev);
+	jbuf_append(&a->ev, head, sizeof(head) - 1);
+	jbuf_append(&a->ev, when, JSON_TIME_LEN);
+	jbuf_append(&a->ev, kind, sizeof(kind) - 1);
 	a->n.invalid_utf8_bytes += jbuf_string(&a->ev, msg, len);
-	if ((int)stream >= 0)
-		jbuf_member_str(&a->ev, "log.iostream", stream == CRI_STDERR ? "stderr" : "stdout");
-	jbuf_member_str(&a->ev, "log.file.path", f->path);
-	if (truncated) {
-		jbuf_key(&a->ev, "log.split");
-		jbuf_puts(&a->ev, "true");
+	if ((int)stream >= 0) {
+		if (stream == CRI_STDERR)
+			jbuf_append(&a->ev, err, sizeof(err) - 1);
+		else
+			jbuf_append(&a->ev, out, sizeof(out) - 1);
 	}
-	agent_enrich(a, f->pod_uid, f->namespace_name, f->pod_name, f->container_name, c);
+	if (meta) {
+		jbuf_append(&a->ev, af->meta.data, af->meta_split);
+		if (truncated)
+			jbuf_append(&a->ev, split, sizeof(split) - 1);
+		jbuf_append(&a->ev, af->meta.data + af->meta_split, af->meta.len - af->meta_split);
+		if (!af->meta_pod)
+			a->n.events_without_pod++;
+	} else {
+		jbuf_member_str(&a->ev, "log.file.path", f->path);
+		if (truncated)
+			jbuf_append(&a->ev, split, sizeof(split) - 1);
+		if (!agent_enrich(a, &a->ev, f->pod_uid, f->namespace_name, f->pod_name,
+				  f->container_name, c))
+			a->n.events_without_pod++;
+	}
 	jbuf_puts(&a->ev, "}");
 	agent_emit(a);
 	a->n.log_events++;
@@ -467,6 +532,7 @@ static void agent_file_closed(void *ctx, struct tail_file *f, bool drained, bool
 	if (af->ck)
 		ckpt_release(a->ckpt, af->ck, gone);
 	cri_joiner_free(&af->joiner);
+	jbuf_free(&af->meta);
 	free(af);
 	f->user = NULL;
 }
@@ -680,7 +746,8 @@ static void agent_container_event(struct agent *a, struct container *c, const ch
 		if (e->exit_code & 0x7f)
 			jbuf_member_int(&a->ev, "process.exit.signal", e->exit_code & 0x7f);
 	}
-	agent_enrich(a, c->pod_uid, NULL, NULL, c->name, c);
+	if (!agent_enrich(a, &a->ev, c->pod_uid, NULL, NULL, c->name, c))
+		a->n.events_without_pod++;
 	jbuf_puts(&a->ev, "}");
 	agent_emit(a);
 	a->n.container_events++;

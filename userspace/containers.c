@@ -22,6 +22,7 @@ struct containers {
 	struct hmap *by_pod_name;
 	struct hmap *by_log_path;
 	int64_t retention_ms;
+	uint64_t generation; /* see containers_generation */
 };
 
 struct containers *containers_new(int64_t retention_ms)
@@ -100,6 +101,7 @@ struct container *containers_add_cgroup(struct containers *t, uint64_t cgid,
 			return NULL;
 		}
 		*created = true;
+		t->generation++;
 	}
 	if (hmap_put(t->by_cgroup, &cgid, sizeof(cgid), c) != 0) {
 		if (*created) {
@@ -121,6 +123,7 @@ struct container *containers_remove_cgroup(struct containers *t, uint64_t cgid, 
 	if (!c || --c->n_cgroups > 0)
 		return NULL;
 	c->gone_ms = now_ms > 0 ? now_ms : 1;
+	t->generation++;
 	return c;
 }
 
@@ -154,6 +157,7 @@ int containers_set_name(struct containers *t, struct container *c, const char *n
 	char key[512];
 	int n;
 
+	t->generation++;
 	if (!c->name || strcmp(c->name, name) != 0) {
 		char *copy = strdup(name);
 		if (!copy)
@@ -212,12 +216,19 @@ size_t containers_expire(struct containers *t, int64_t now_ms)
 	struct containers_expire_ctx x = {.t = t, .now_ms = now_ms};
 
 	hmap_foreach(t->by_id, containers_expire_visit, &x);
+	if (x.n)
+		t->generation++;
 	return x.n;
 }
 
 size_t containers_count(const struct containers *t)
 {
 	return hmap_count(t->by_id);
+}
+
+uint64_t containers_generation(const struct containers *t)
+{
+	return t->generation;
 }
 
 static int containers_walk(int fd, char *rel, size_t rel_len, size_t cap, int depth,

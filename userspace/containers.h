@@ -71,6 +71,10 @@ int containers_set_name(struct containers *t, struct container *c, const char *n
 /* Frees containers gone for longer than the retention time. Returns how many. */
 size_t containers_expire(struct containers *t, int64_t now_ms);
 size_t containers_count(const struct containers *t);
+/* Changes whenever a container is added, named, loses its last cgroup or is
+ * freed: what the lookups answer (and the containers they point to) holds
+ * while the generation is the same. */
+uint64_t containers_generation(const struct containers *t);
 
 /* Walks the cgroup tree under root (the mount point of the tracked hierarchy),
  * calling found for every container cgroup with its id (the inode number) and

@@ -34,6 +34,14 @@ const char *cri_strerror(int err)
 	}
 }
 
+/* The two decimal digits at p as a number, or -1. */
+static int cri_two_digits(const char *p)
+{
+	unsigned hi = (unsigned)(unsigned char)p[0] - '0', lo = (unsigned)(unsigned char)p[1] - '0';
+
+	return hi <= 9 && lo <= 9 ? (int)(hi * 10 + lo) : -1;
+}
+
 /* Reads exactly n decimal digits at s[*pos]; advances *pos. */
 static int cri_digits(const char *s, size_t len, size_t *pos, int n, int *out)
 {
@@ -92,6 +100,24 @@ static int cri_fraction(const char *s, size_t len, size_t *pos, int64_t *frac)
 	if (*pos >= len || s[*pos] != '.')
 		return 0;
 	(*pos)++;
+	if (len - *pos >= 9) {
+		/* the common case, nine digits, without a branch per digit */
+		unsigned bad = 0;
+		int64_t v = 0;
+
+		for (size_t i = 0; i < 9; i++) {
+			unsigned d = (unsigned)(unsigned char)s[*pos + i] - '0';
+			bad |= d > 9;
+			v = v * 10 + d;
+		}
+		if (!bad) {
+			*pos += 9;
+			if (*pos < len && s[*pos] >= '0' && s[*pos] <= '9')
+				return -1;
+			*frac = v;
+			return 0;
+		}
+	}
 	while (*pos < len && s[*pos] >= '0' && s[*pos] <= '9') {
 		if (++digits > 9)
 			return -1;
@@ -160,23 +186,27 @@ static int cri_to_ns(int64_t secs, int64_t frac, int64_t *ns)
  * 2262-04-11), including those before 1970. */
 int cri_parse_time(const char *s, size_t len, int64_t *ns)
 {
-	size_t pos = 0;
-	int year, month, day, hour, min, sec;
+	size_t pos;
+	int century, year, month, day, hour, min, sec;
 	int64_t frac, offset;
 
 	if (!s || !ns)
 		return -EINVAL;
-	if (cri_digits(s, len, &pos, 4, &year) || cri_expect(s, len, &pos, '-') ||
-	    cri_digits(s, len, &pos, 2, &month) || cri_expect(s, len, &pos, '-') ||
-	    cri_digits(s, len, &pos, 2, &day))
+	/* "YYYY-MM-DDTHH:MM:SS" at fixed places, and at least a 'Z' after it */
+	if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
 		return -EINVAL;
-	if (pos >= len || (s[pos] != 'T' && s[pos] != 't'))
+	century = cri_two_digits(s);
+	year = cri_two_digits(s + 2);
+	month = cri_two_digits(s + 5);
+	day = cri_two_digits(s + 8);
+	hour = cri_two_digits(s + 11);
+	min = cri_two_digits(s + 14);
+	sec = cri_two_digits(s + 17);
+	if (century < 0 || year < 0 || month < 0 || day < 0 || hour < 0 || min < 0 || sec < 0)
 		return -EINVAL;
-	pos++;
-	if (cri_digits(s, len, &pos, 2, &hour) || cri_expect(s, len, &pos, ':') ||
-	    cri_digits(s, len, &pos, 2, &min) || cri_expect(s, len, &pos, ':') ||
-	    cri_digits(s, len, &pos, 2, &sec))
-		return -EINVAL;
+	year += century * 100;
+	pos = 19;
 	if (cri_fraction(s, len, &pos, &frac) || cri_zone(s, len, &pos, &offset) || pos != len)
 		return -EINVAL;
 	/* year 0 is out of range anyway, and excluding it keeps the day count simple */
@@ -219,20 +249,28 @@ int cri_parse_line(const char *line, size_t len, struct cri_line *out)
 		return CRI_ERR_STREAM;
 	pos++;
 
-	n = cri_field_len(line, len, pos);
-	if (n == 6 && memcmp(line + pos, "stdout", 6) == 0)
+	/* a field of exactly 6 bytes: a space or the end follows */
+	if (len - pos < 6 || (len - pos > 6 && line[pos + 6] != ' '))
+		return CRI_ERR_STREAM;
+	if (memcmp(line + pos, "stdout", 6) == 0)
 		stream = CRI_STDOUT;
-	else if (n == 6 && memcmp(line + pos, "stderr", 6) == 0)
+	else if (memcmp(line + pos, "stderr", 6) == 0)
 		stream = CRI_STDERR;
 	else
 		return CRI_ERR_STREAM;
-	pos += n;
+	pos += 6;
 	if (pos == len)
 		return CRI_ERR_FLAG;
 	pos++;
 
-	n = cri_field_len(line, len, pos);
-	if (n == 0 || (line[pos] != 'P' && line[pos] != 'F') || (n > 1 && line[pos + 1] != ':'))
+	/* "P" or "F", alone or as the first of ':'-separated tags */
+	if (pos == len || (line[pos] != 'P' && line[pos] != 'F'))
+		return CRI_ERR_FLAG;
+	if (pos + 1 == len || line[pos + 1] == ' ')
+		n = 1;
+	else if (line[pos + 1] == ':')
+		n = cri_field_len(line, len, pos);
+	else
 		return CRI_ERR_FLAG;
 	out->partial = line[pos] == 'P';
 	pos += n;

@@ -2,6 +2,9 @@
 #include "json.h"
 
 #include <stdarg.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +153,54 @@ static inline size_t json_first_marked(uint64_t mask)
 	return (size_t)((lowest * 0x0001020304050607ULL) >> 56);
 }
 
+/* Copies the plain bytes (json_plain_byte) from p[i] to *out, up to the first
+ * byte that is not or the end; returns its index. Whole blocks are stored,
+ * so the room at *out must be at least len - i. */
+static inline size_t json_copy_plain(const unsigned char *p, size_t len, size_t i, char **out)
+{
+	char *o = *out;
+	size_t n;
+
+#ifdef __SSE2__
+	/* as signed bytes, those from 0x80 are below 0x20 too */
+	const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+		      backslash = _mm_set1_epi8('\\');
+
+	while (len - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i odd = _mm_or_si128(
+		    _mm_cmplt_epi8(v, space),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(odd);
+
+		_mm_storeu_si128((__m128i *)(void *)o, v);
+		n = mask ? (size_t)__builtin_ctz(mask) : 16;
+		o += n;
+		i += n;
+		if (mask) {
+			*out = o;
+			return i;
+		}
+	}
+#endif
+	for (;;) {
+		if (len - i < 8) {
+			while (i < len && json_plain_byte(p[i]))
+				*o++ = (char)p[i++];
+			break;
+		}
+		uint64_t mask = json_not_plain_mask(json_load_le64(p + i));
+		memcpy(o, p + i, 8);
+		n = mask ? json_first_marked(mask) : 8;
+		o += n;
+		i += n;
+		if (mask)
+			break;
+	}
+	*out = o;
+	return i;
+}
+
 size_t jbuf_string(struct jbuf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -169,21 +220,9 @@ size_t jbuf_string(struct jbuf *b, const char *s, size_t len)
 		unsigned char c;
 		size_t n, need;
 
-		/* bytes that go out as they are, 8 at a time while 8 are left */
-		for (;;) {
-			if (len - i < 8) {
-				while (i < len && json_plain_byte(p[i]))
-					*out++ = (char)p[i++];
-				break;
-			}
-			uint64_t mask = json_not_plain_mask(json_load_le64(p + i));
-			memcpy(out, p + i, 8);
-			n = mask ? json_first_marked(mask) : 8;
-			out += n;
-			i += n;
-			if (mask)
-				break;
-		}
+		/* bytes that go out as they are, 16 or 8 at a time while as many
+		 * are left */
+		i = json_copy_plain(p, len, i, &out);
 		if (i == len)
 			break;
 		c = p[i];
@@ -280,29 +319,64 @@ static void json_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-void json_format_time(int64_t ns, char *out)
+/* Writes v as exactly n decimal digits, zero-padded. */
+static void json_put_digits(char *p, unsigned v, int n)
 {
-	int64_t secs = ns / 1000000000, frac = ns % 1000000000;
-	int64_t days, rem;
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of secs since the epoch into p (19 bytes). */
+static void json_format_seconds(int64_t secs, char *p)
+{
+	int64_t days = secs / 86400, rem = secs % 86400;
 	int y;
 	unsigned mo, d;
 
-	if (frac < 0) {
-		frac += 1000000000;
-		secs--;
-	}
-	days = secs / 86400;
-	rem = secs % 86400;
 	if (rem < 0) {
 		rem += 86400;
 		days--;
 	}
 	/* int64 nanoseconds span the years 1677 to 2262: always four digits */
 	json_civil_from_days(days, &y, &mo, &d);
-	char tmp[64];
+	json_put_digits(p, (unsigned)y, 4);
+	p[4] = '-';
+	json_put_digits(p + 5, mo, 2);
+	p[7] = '-';
+	json_put_digits(p + 8, d, 2);
+	p[10] = 'T';
+	json_put_digits(p + 11, (unsigned)(rem / 3600), 2);
+	p[13] = ':';
+	json_put_digits(p + 14, (unsigned)(rem / 60 % 60), 2);
+	p[16] = ':';
+	json_put_digits(p + 17, (unsigned)(rem % 60), 2);
+}
 
-	snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02u:%02u:%02u.%09uZ", y, mo, d,
-		 (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60),
-		 (unsigned)frac);
-	memcpy(out, tmp, JSON_TIME_LEN + 1);
+void json_format_time_cached(struct json_time_cache *cache, int64_t ns, char *out)
+{
+	int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+
+	if (frac < 0) {
+		frac += 1000000000;
+		secs--;
+	}
+	if (!cache->valid || cache->secs != secs) {
+		json_format_seconds(secs, cache->prefix);
+		cache->secs = secs;
+		cache->valid = true;
+	}
+	memcpy(out, cache->prefix, sizeof(cache->prefix));
+	out[19] = '.';
+	json_put_digits(out + 20, (unsigned)frac, 9);
+	out[29] = 'Z';
+	out[JSON_TIME_LEN] = '\0';
+}
+
+void json_format_time(int64_t ns, char *out)
+{
+	struct json_time_cache cache = {0};
+
+	json_format_time_cached(&cache, ns, out);
 }

@@ -41,4 +41,15 @@ void jbuf_member_int(struct jbuf *b, const char *key, int64_t value);
 #define JSON_TIME_LEN 30
 void json_format_time(int64_t ns, char *out);
 
+/* The date and time of day to the second last formatted through it: log lines
+ * come many to a second, and only their fraction differs. Zero it to start. */
+struct json_time_cache {
+	int64_t secs; /* seconds since the epoch of prefix */
+	bool valid;
+	char prefix[19]; /* "2026-11-22T04:22:33" */
+};
+
+/* json_format_time, reusing cache when ns falls in the same second. */
+void json_format_time_cached(struct json_time_cache *cache, int64_t ns, char *out);
+
 #endif

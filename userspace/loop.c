@@ -180,6 +180,8 @@ int loop_run(struct loop *loop)
 
 		for (int i = 0; i < loop->n_idle; i++)
 			loop->idle[i].fn(loop, loop->idle[i].arg);
+		if (loop->stop)
+			break; /* an idle callback stopped the loop: no more waiting */
 		if (loop->timers) {
 			int64_t wait = loop->timers->deadline_ms - loop_now_ms();
 			timeout = wait < 0 ? 0 : (wait > 60000 ? 60000 : (int)wait);

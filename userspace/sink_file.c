@@ -6,7 +6,10 @@
  * reader is slow the queue grows, the loop waits for the pipe to take more,
  * and the agent stops reading logs once the queue passes its cap. An event is
  * confirmed once its bytes were taken by write(2); sync (before positions
- * are saved) fsyncs a file.
+ * are saved) fsyncs a file. Every SINK_FILE_WRITEBACK bytes written, the
+ * write-back of a file is started (sync_file_range), so that the disk works
+ * while events are made rather than during that fsync, which the loop waits
+ * for.
  */
 #include "sink.h"
 
@@ -28,6 +31,7 @@
 #define SINK_FILE_MARK		(64 * 1024) /* bytes of events one confirmation mark covers */
 #define SINK_FILE_MARKS		4096
 #define SINK_FILE_CLOSE_WAIT_MS 5000
+#define SINK_FILE_WRITEBACK	(8 * 1024 * 1024)
 
 struct sink_file_mark {
 	uint64_t first, end; /* queue positions (bytes ever queued) of its events */
@@ -39,12 +43,14 @@ struct sink_file {
 	struct loop *loop;
 	int fd;
 	bool own_fd;
-	bool watching; /* waiting for EPOLLOUT */
-	bool failing;  /* the last write failed (reported once) */
+	bool watching;	   /* waiting for EPOLLOUT */
+	bool failing;	   /* the last write failed (reported once) */
+	bool no_writeback; /* sync_file_range does not apply (not a file) */
 	char *path;
 	char *buf;
 	size_t start, len, cap; /* queued bytes are buf[start, start + len) */
 	uint64_t queued_total, written_total;
+	uint64_t writeback_total; /* written_total when write-back was last started */
 	struct sink_file_mark marks[SINK_FILE_MARKS];
 	size_t mark_head, n_marks;
 };
@@ -69,6 +75,18 @@ static void sink_file_watch(struct sink_file *f, bool on)
 	if (!on)
 		loop_del_fd(f->loop, f->fd);
 	f->watching = on;
+}
+
+/* Starts the write-back of what was written since the last time, without
+ * waiting for it to finish. */
+static void sink_file_writeback(struct sink_file *f)
+{
+	if (f->no_writeback || !f->own_fd ||
+	    f->written_total - f->writeback_total < SINK_FILE_WRITEBACK)
+		return;
+	f->writeback_total = f->written_total;
+	if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+		f->no_writeback = true;
 }
 
 static int sink_file_flush(struct sink *s)
@@ -106,6 +124,7 @@ static int sink_file_flush(struct sink *s)
 		if (f->watching)
 			sink_file_watch(f, false);
 	}
+	sink_file_writeback(f);
 	sink_file_confirm(f);
 	s->queued_bytes = f->len;
 	return err;

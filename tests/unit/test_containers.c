@@ -267,6 +267,55 @@ TEST(test_rename_drops_old_name)
 	containers_free(t);
 }
 
+/* The generation moves with every change of what the lookups answer, and
+ * only then: a lookup made at one generation holds until it moves. */
+TEST(test_generation_tracks_changes)
+{
+	struct cgpath_info a = info_for(ID_A, UID_1);
+	struct containers *t = containers_new(1000);
+	struct container *ca;
+	uint64_t g;
+	bool created;
+
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	g = containers_generation(t);
+	CHECK(containers_by_pod_name(t, UID_1, "a") == NULL);
+	CHECK(containers_by_id(t, ID_A) == NULL);
+
+	ca = containers_add_cgroup(t, 1, &a, &created);
+	CHECK(ca != NULL && created);
+	if (!ca) {
+		containers_free(t);
+		return;
+	}
+	CHECK(containers_generation(t) != g);
+	g = containers_generation(t);
+	/* another cgroup of the same container, lookups, an expiry that frees
+	 * nothing: no change */
+	CHECK(containers_add_cgroup(t, 2, &a, &created) == ca && !created);
+	CHECK(containers_by_cgroup(t, 2) == ca);
+	CHECK_INT_EQ(containers_expire(t, 10000), 0);
+	CHECK(containers_remove_cgroup(t, 2, 100) == NULL); /* not its last cgroup */
+	CHECK(containers_generation(t) == g);
+
+	CHECK_INT_EQ(containers_set_name(t, ca, "a", "/logs/a.log"), 0);
+	CHECK(containers_generation(t) != g);
+	g = containers_generation(t);
+	CHECK(containers_by_log_path(t, "/logs/a.log") == ca);
+
+	CHECK(containers_remove_cgroup(t, 1, 100) == ca);
+	CHECK(containers_generation(t) != g);
+	g = containers_generation(t);
+	CHECK_INT_EQ(containers_expire(t, 500), 0);
+	CHECK(containers_generation(t) == g);
+	CHECK_INT_EQ(containers_expire(t, 1100), 1);
+	CHECK(containers_generation(t) != g);
+	CHECK(containers_by_log_path(t, "/logs/a.log") == NULL);
+	containers_free(t);
+}
+
 TEST(test_free_with_retained)
 {
 	struct containers *t = containers_new(1000);
@@ -477,6 +526,7 @@ int main(void)
 	RUN(test_names_and_log_paths);
 	RUN(test_expire_only_gone_after_retention);
 	RUN(test_rename_drops_old_name);
+	RUN(test_generation_tracks_changes);
 	RUN(test_free_with_retained);
 	RUN(test_scan_tree);
 	RUN(test_scan_missing_root_and_depth);

@@ -788,6 +788,50 @@ TEST(test_format_time_against_gmtime)
 	}
 }
 
+/* The cached form gives what the plain one gives, whatever order the times
+ * come in: the same second many times, the next second, back in time, across
+ * days and before 1970. */
+TEST(test_format_time_cached)
+{
+	static const int64_t known[] = {
+	    1795321353 * S + 896609438,
+	    1795321353 * S + 1,
+	    1795321353 * S + 999999999,
+	    1795321354 * S,
+	    1795321353 * S,
+	    1709251199 * S + 999999999,
+	    1709251200 * S,
+	    -1,
+	    -S,
+	    -S - 1,
+	    0,
+	    INT64_MAX,
+	    INT64_MIN,
+	    INT64_MIN + 1,
+	    1795321353 * S + 896609438,
+	};
+	struct json_time_cache cache = {0};
+	uint64_t state = 777;
+	int64_t ns = 1795321353 * S;
+	char want[JSON_TIME_LEN + 1], got[JSON_TIME_LEN + 2];
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		json_format_time(known[i], want);
+		memset(got, 'X', sizeof(got));
+		json_format_time_cached(&cache, known[i], got);
+		CHECK_STR_EQ(got, want);
+		CHECK(got[JSON_TIME_LEN + 1] == 'X');
+	}
+	/* log-like: mostly forward, a few ms at a time, sometimes back */
+	for (int i = 0; i < 200000 && !testing_current_failed; i++) {
+		uint64_t r = next_random(&state);
+		ns += (int64_t)(r % 5000000) - (r % 97 == 0 ? 3 * S : 0);
+		json_format_time(ns, want);
+		json_format_time_cached(&cache, ns, got);
+		CHECK_STR_EQ(got, want);
+	}
+}
+
 int main(void)
 {
 	RUN(test_escape_specials);
@@ -802,5 +846,6 @@ int main(void)
 	RUN(test_members);
 	RUN(test_format_time_known);
 	RUN(test_format_time_against_gmtime);
+	RUN(test_format_time_cached);
 	return testing_done();
 }
