@@ -509,8 +509,14 @@ static void agent_file_truncated(void *ctx, struct tail_file *f, uint64_t handed
 
 	if (!af)
 		return;
-	/* what the joiner held came from the old content: it goes out as it is */
-	cri_joiner_flush(&af->joiner, agent_log_event, af);
+	/* a copy of the old content (copytruncate) is read from the first line
+	 * not yet emitted: a message the joiner holds in pieces is joined again
+	 * there, whole. Without a copy, those pieces went with the old content. */
+	for (int s = 0; s < 2; s++)
+		if (af->joiner.stream[s].open && af->held[s] < handed)
+			handed = af->held[s];
+	cri_joiner_free(&af->joiner);
+	cri_joiner_init(&af->joiner, a->cfg->max_line_size);
 	if (af->ck && fstat(f->fd, &st) == 0)
 		af->ck = ckpt_truncated(a->ckpt, af->ck, f->fd, &st, handed);
 }

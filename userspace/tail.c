@@ -86,6 +86,7 @@ struct tail {
 };
 
 static void tail_rescan(struct tail *t);
+static bool tail_same_head(struct tail_fstate *f, off_t size);
 
 static void tail_kick(struct tail *t)
 {
@@ -289,6 +290,8 @@ static void tail_open_path(struct tail *t, const struct tail_watch *cdir, const 
 	f->offset = (off_t)f->pub.start_offset;
 	f->line_start_off = f->pub.start_offset;
 	f->pub.line_start = f->pub.line_end = f->pub.start_offset;
+	/* the first bytes as opened: a truncation before the first read shows */
+	tail_same_head(f, st.st_size);
 	if (rotated) {
 		f->unlinked = true;
 		f->unlinked_ms = loop_now_ms();

@@ -61,6 +61,7 @@ class Container:
         self.restart = 0
         self.seq = 0
         self.rotated = []  # (path, last seq in it), oldest first
+        self.fresh_since = None  # when the live file got its first bytes
 
     @property
     def live(self):
@@ -95,6 +96,8 @@ class Writers:
                 out.append(f"{cri_time()} {stream} F {msg}\n")
         with open(c.live, "a", encoding="utf-8") as f:
             f.write("".join(out))
+        if c.fresh_since is None:
+            c.fresh_since = time.monotonic()
         self.counts["lines"] += k
 
     def rotated_name(self, c):
@@ -105,10 +108,16 @@ class Writers:
         with self.lock:
             self.write_lines(c, self.rng.randint(1, 8))
             r = self.rng.random()
+            # a file is rotated once its content is 100 ms old, as rotation
+            # tools do (a file written and rotated away within the agent's
+            # reaction time, before it read a byte, is a documented limit)
+            if time.monotonic() - c.fresh_since < 0.1:
+                return
             if r < 0.01:
                 dst = self.rotated_name(c)
                 os.rename(c.live, dst)
                 c.rotated.append((dst, c.seq))
+                c.fresh_since = None
                 self.counts["renames"] += 1
             elif r < 0.02:
                 dst = self.rotated_name(c)
@@ -116,9 +125,11 @@ class Writers:
                 with open(c.live, "r+b") as f:
                     f.truncate(0)
                 c.rotated.append((dst, c.seq))
+                c.fresh_since = None
                 self.counts["copytruncates"] += 1
             elif r < 0.024:
                 c.restart += 1
+                c.fresh_since = None
                 self.counts["restarts"] += 1
 
     def run(self):
@@ -206,11 +217,15 @@ def chaos(kills=20, containers=50, lines_per_s=1500, seed=None, quiet=False):
         os.makedirs(pods)
         writers = Writers(pods, containers, seed, lines_per_s)
         output = Output(out)
-        writers.thread.start()
         killed_at = []
         for run in range(kills):
             proc = start_agent(node.GLIMPSE_BIN, work, pods, state, out, run)
             procs.append(proc)
+            if run == 0:
+                # the agent's first start sees no files: rotated files that
+                # exist before any agent ran are not its to read
+                time.sleep(0.5)
+                writers.thread.start()
             time.sleep(rng.uniform(0.3, 1.2))
             if proc.poll() is not None:
                 raise AssertionError(f"run {run}: glimpse exited {proc.returncode} before its "
