@@ -22,61 +22,16 @@
 
 /* ---- collecting what a joiner emits ---- */
 
-struct piece {
-	enum cri_stream stream;
-	int64_t time_ns;
-	char *msg; /* a NUL-terminated copy */
-	size_t len;
-	bool truncated;
-	const char *ptr; /* the pointer the joiner passed */
-};
-
-struct sink {
-	struct piece *v;
-	size_t n, cap;
-	int oom;
-};
-
 static void sink_emit(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
 		      size_t len, bool truncated)
 {
-	struct sink *s = ctx;
-	char *copy;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap * 2 + 16;
-		struct piece *v = realloc(s->v, cap * sizeof(*v));
-		if (!v) {
-			s->oom = 1;
-			return;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		s->oom = 1;
-		return;
-	}
-	if (len)
-		memcpy(copy, msg, len);
-	copy[len] = '\0';
-	s->v[s->n++] = (struct piece){stream, time_ns, copy, len, truncated, msg};
-}
-
-static void sink_free(struct sink *s)
-{
-	CHECK(!s->oom);
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].msg);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	testing_msgs_add(ctx, (int)stream, time_ns, msg, len, truncated);
 }
 
 /* Parses every '\n'-terminated line of buf (a last line without '\n' too) and
  * feeds it to j; returns how many lines were fed, or -1 at the first line that
  * does not parse. */
-static int feed_lines(struct cri_joiner *j, const char *buf, size_t len, struct sink *out)
+static int feed_lines(struct cri_joiner *j, const char *buf, size_t len, struct testing_msgs *out)
 {
 	int lines = 0;
 
@@ -459,7 +414,7 @@ static struct cri_joiner joiner_new(size_t max_size)
 TEST(joiner_full_line_is_not_copied)
 {
 	struct cri_joiner j = joiner_new(1024);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	const char msg[] = "a full line";
 
 	CHECK_INT_EQ(
@@ -473,13 +428,13 @@ TEST(joiner_full_line_is_not_copied)
 	}
 	CHECK(j.stream[CRI_STDOUT].buf == NULL);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(joiner_joins_partials_with_first_time)
 {
 	struct cri_joiner j = joiner_new(1024);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	cri_joiner_add(&j, CRI_STDOUT, 100, L("1a. some "), true, sink_emit, &out);
 	cri_joiner_add(&j, CRI_STDOUT, 200, L("multiline "), true, sink_emit, &out);
@@ -495,13 +450,13 @@ TEST(joiner_joins_partials_with_first_time)
 	CHECK(!j.stream[CRI_STDOUT].open);
 	CHECK_INT_EQ(j.splits, 0);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(joiner_streams_are_independent)
 {
 	struct cri_joiner j = joiner_new(1024);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	cri_joiner_add(&j, CRI_STDOUT, 1, L("out 1, "), true, sink_emit, &out);
 	cri_joiner_add(&j, CRI_STDERR, 2, L("err 1, "), true, sink_emit, &out);
@@ -522,13 +477,13 @@ TEST(joiner_streams_are_independent)
 		     -EINVAL);
 	CHECK_INT_EQ(out.n, 2);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(joiner_empty_messages)
 {
 	struct cri_joiner j = joiner_new(16);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	cri_joiner_add(&j, CRI_STDOUT, 1, L(""), false, sink_emit, &out);
 	cri_joiner_add(&j, CRI_STDOUT, 2, L(""), true, sink_emit, &out);
@@ -547,7 +502,7 @@ TEST(joiner_empty_messages)
 			CHECK(!out.v[i].truncated);
 	}
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* Four partial lines of 16 KiB (the kubelet's and docker's split size) and a
@@ -556,7 +511,7 @@ TEST(joiner_joins_16k_partials)
 {
 	enum { PIECE = 16384, PIECES = 4, TAIL = 100 };
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	char *want = malloc(PIECE * PIECES + TAIL);
 
 	if (!want) {
@@ -581,7 +536,7 @@ TEST(joiner_joins_16k_partials)
 	CHECK(j.stream[CRI_STDERR].cap <= j.max_size);
 	free(want);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* Lines of the given lengths ('P'/'F' then length) through a joiner of
@@ -611,7 +566,7 @@ TEST(joiner_splits_at_max_size)
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct cri_joiner j = joiner_new(cases[c].max);
-		struct sink out = {0};
+		struct testing_msgs out = {0};
 		char *all = NULL, *got = NULL;
 		size_t all_len = 0, got_len = 0;
 		const char *p = cases[c].lines;
@@ -657,14 +612,14 @@ TEST(joiner_splits_at_max_size)
 		free(all);
 		free(got);
 		cri_joiner_free(&j);
-		sink_free(&out);
+		testing_msgs_free(&out);
 	}
 }
 
 TEST(joiner_flush_emits_dangling_partials)
 {
 	struct cri_joiner j = joiner_new(8);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	cri_joiner_add(&j, CRI_STDOUT, 1, L("no newline "), true, sink_emit, &out);
 	cri_joiner_add(&j, CRI_STDOUT, 2, L("at end"), true, sink_emit, &out);
@@ -693,13 +648,13 @@ TEST(joiner_flush_emits_dangling_partials)
 	cri_joiner_add(&j, CRI_STDOUT, 9, L("new"), false, sink_emit, &out);
 	CHECK(out.n == 5 && out.v[4].time_ns == 9 && strcmp(out.v[4].msg, "new") == 0);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(joiner_free_then_init_again)
 {
 	struct cri_joiner j;
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	cri_joiner_init(&j, 64);
 	cri_joiner_free(&j);
@@ -722,7 +677,7 @@ TEST(joiner_free_then_init_again)
 	}
 	CHECK_INT_EQ(j.splits, 1);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* Random P/F lines on both streams, random lengths and flushes, against a
@@ -737,11 +692,11 @@ struct model_stream {
 };
 
 /* Checks the pieces emitted since *checked against the model. */
-static bool model_check(struct model_stream m[2], const struct sink *out, size_t *checked,
+static bool model_check(struct model_stream m[2], const struct testing_msgs *out, size_t *checked,
 			size_t max, uint64_t *splits)
 {
 	for (; *checked < out->n; (*checked)++) {
-		const struct piece *p = &out->v[*checked];
+		const struct testing_msg *p = &out->v[*checked];
 		struct model_stream *ms = &m[p->stream];
 
 		if (p->time_ns != ms->time || ms->pos + p->len > ms->len ||
@@ -777,7 +732,7 @@ TEST(joiner_matches_model)
 	for (int round = 0; round < 300; round++) {
 		size_t max = 1 + rng_next(&rng) % 40, checked = 0;
 		struct cri_joiner j = joiner_new(max);
-		struct sink out = {0};
+		struct testing_msgs out = {0};
 		struct model_stream *m = calloc(2, sizeof(*m));
 		uint64_t splits = 0;
 		bool ok = m != NULL;
@@ -820,7 +775,7 @@ TEST(joiner_matches_model)
 		CHECK(ok);
 		free(m);
 		cri_joiner_free(&j);
-		sink_free(&out);
+		testing_msgs_free(&out);
 		if (!ok)
 			return;
 	}
@@ -882,7 +837,7 @@ TEST(conmon_file_parses_and_joins)
 	}
 
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	int lines = feed_lines(&j, buf, len, &out);
 	CHECK_INT_EQ(lines, 21);
 	CHECK_INT_EQ(out.n, n_want - 1);
@@ -901,7 +856,7 @@ TEST(conmon_file_parses_and_joins)
 	}
 	CHECK_INT_EQ(j.splits, 0);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* again with 4 KiB messages: 20000 bytes are 4 cuts, 9000 are 2 */
 	j = joiner_new(4096);
@@ -913,7 +868,7 @@ TEST(conmon_file_parses_and_joins)
 		CHECK(out.v[i].len <= 4096 && (!out.v[i].truncated || out.v[i].len == 4096));
 	CHECK(j.stream[CRI_STDOUT].cap <= 4096 && j.stream[CRI_STDERR].cap <= 4096);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	free(buf);
 }
 
@@ -998,7 +953,7 @@ static void alloy_merge_case(const cJSON *c, struct tally *t)
 	enum { SOURCES = 8 };
 	char *keys[SOURCES] = {0};
 	struct cri_joiner j[SOURCES];
-	struct sink out[SOURCES] = {0};
+	struct testing_msgs out[SOURCES] = {0};
 	size_t n_src = 0, max = cJSON_IsNumber(size) ? (size_t)size->valuedouble : 0;
 	const cJSON *e;
 
@@ -1068,7 +1023,7 @@ static void alloy_merge_case(const cJSON *c, struct tally *t)
 
 	for (size_t s = 0; s < n_src; s++) {
 		cri_joiner_free(&j[s]);
-		sink_free(&out[s]);
+		testing_msgs_free(&out[s]);
 		free(keys[s]);
 	}
 }
@@ -1290,7 +1245,7 @@ static void fluentbit_join_case(const char *log_name, const char *expected_name,
 	char *buf = load_fixture_file(log_name, &len);
 	cJSON *root = load_fixture_json(expected_name);
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	const cJSON *e;
 	size_t i = 0;
 
@@ -1310,7 +1265,7 @@ static void fluentbit_join_case(const char *log_name, const char *expected_name,
 		CHECK_INT_EQ(out.n, i);
 	}
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	cJSON_Delete(root);
 	free(buf);
 }
@@ -1331,7 +1286,7 @@ TEST(fixtures_fluentbit)
 	 * not CRI (joining them is the docker reader's job) */
 	cJSON *mix = load_fixture_json("fluentbit_multiline_container_mix.case.json");
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	size_t docker = 0;
 	CHECK(mix != NULL);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(mix, "input_records"))
@@ -1362,7 +1317,7 @@ TEST(fixtures_fluentbit)
 	t.checked += (int)out.n;
 	t.skipped += (int)(n_expected - out.n);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	cJSON_Delete(mix);
 
 	tally_print("fluent-bit", &t);

@@ -57,59 +57,15 @@ static uint64_t rng_next(uint64_t *state)
 
 /* ---- collecting what a joiner emits ---- */
 
-struct piece {
-	enum cri_stream stream;
-	int64_t time_ns;
-	char *msg; /* a NUL-terminated copy */
-	size_t len;
-	bool truncated;
-};
-
-struct sink {
-	struct piece *v;
-	size_t n, cap;
-	int oom;
-};
-
 static void sink_emit(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
 		      size_t len, bool truncated)
 {
-	struct sink *s = ctx;
-	char *copy;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap * 2 + 16;
-		struct piece *v = realloc(s->v, cap * sizeof(*v));
-		if (!v) {
-			s->oom = 1;
-			return;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		s->oom = 1;
-		return;
-	}
-	if (len)
-		memcpy(copy, msg, len);
-	copy[len] = '\0';
-	s->v[s->n++] = (struct piece){stream, time_ns, copy, len, truncated};
-}
-
-static void sink_free(struct sink *s)
-{
-	CHECK(!s->oom);
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].msg);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	testing_msgs_add(ctx, (int)stream, time_ns, msg, len, truncated);
 }
 
 /* Parses one record and feeds it to j; the parser's result. */
 static int feed_record(struct cri_joiner *j, const char *line, size_t len, char *msg,
-		       struct sink *out)
+		       struct testing_msgs *out)
 {
 	struct dockerlog_record r;
 	bool cut = true;
@@ -126,8 +82,8 @@ static int feed_record(struct cri_joiner *j, const char *line, size_t len, char 
 /* Feeds every '\n'-terminated line of buf (a last line without '\n' too) to
  * j, the parser's result for each line into errs (up to max_errs of them);
  * returns the number of lines. Lines that do not parse are left out. */
-static size_t feed_lines(struct cri_joiner *j, const char *buf, size_t len, struct sink *out,
-			 int *errs, size_t max_errs)
+static size_t feed_lines(struct cri_joiner *j, const char *buf, size_t len,
+			 struct testing_msgs *out, int *errs, size_t max_errs)
 {
 	char *msg = malloc(MSG_CAP);
 	size_t lines = 0;
@@ -951,7 +907,7 @@ TEST(joiner_joins_16k_partials)
 	enum { PIECES = 3, TOTAL = PIECE_16K * PIECES + 4 };
 	static const char pattern[] = "abc \"quoted\" \\ tab\t\x01 \xc3\xa9";
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	char *want = malloc(TOTAL);
 	char *line = malloc(PIECE_16K * 6 + 256);
 	char *msg = malloc(MSG_CAP);
@@ -997,7 +953,7 @@ TEST(joiner_joins_16k_partials)
 	CHECK_INT_EQ(j.splits, 0);
 	CHECK(!j.stream[CRI_STDOUT].open);
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	free(want);
 	free(line);
 	free(msg);
@@ -1052,7 +1008,7 @@ TEST(json_file_parses_and_joins)
 		return;
 	}
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	size_t lines = feed_lines(&j, buf, len, &out, errs, 32);
 	CHECK_INT_EQ(lines, 16);
 	for (size_t i = 0; i < lines && i < 32; i++)
@@ -1074,7 +1030,7 @@ TEST(json_file_parses_and_joins)
 		CHECK_INT_EQ(out.v[10].time_ns, 1709634031200000000LL);
 	}
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	free(buf);
 }
 
@@ -1097,7 +1053,7 @@ TEST(bad_lines_are_refused_one_by_one)
 		return;
 	}
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	size_t lines = feed_lines(&j, buf, len, &out, errs, 16);
 	CHECK_INT_EQ(lines, n_want);
 	for (size_t i = 0; i < n_want && i < lines; i++) {
@@ -1112,7 +1068,7 @@ TEST(bad_lines_are_refused_one_by_one)
 		CHECK_INT_EQ(out.v[1].stream, CRI_STDERR);
 	}
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	free(buf);
 }
 
@@ -1290,7 +1246,7 @@ TEST(fixtures_kubernetes)
 		SKIP("kubernetes_readlogs.log or its expected.json missing");
 	}
 	struct cri_joiner j = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	CHECK_INT_EQ(feed_lines(&j, buf, len, &out, errs, 8), 3);
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "expectations"))
 	{
@@ -1315,7 +1271,7 @@ TEST(fixtures_kubernetes)
 		t.checked++;
 	}
 	cri_joiner_free(&j);
-	sink_free(&out);
+	testing_msgs_free(&out);
 	cJSON_Delete(root);
 	free(buf);
 
@@ -1488,7 +1444,7 @@ TEST(fixtures_vector)
  * as it is, as fluent-bit's test has it. Returns the number of docker
  * records. */
 static int fluentbit_feed(const cJSON *records, struct cri_joiner *dj, struct cri_joiner *cj,
-			  struct sink *out)
+			  struct testing_msgs *out)
 {
 	char *msg = malloc(MSG_CAP);
 	const cJSON *e;
@@ -1522,7 +1478,7 @@ static int fluentbit_feed(const cJSON *records, struct cri_joiner *dj, struct cr
 
 /* Emitted messages against fluent-bit's expected values in order (whose
  * trailing '\n' our messages never have). */
-static void fluentbit_check(const struct sink *out, const cJSON *expected, struct tally *t)
+static void fluentbit_check(const struct testing_msgs *out, const cJSON *expected, struct tally *t)
 {
 	const cJSON *e;
 	size_t i = 0;
@@ -1561,14 +1517,14 @@ TEST(fixtures_fluentbit)
 	/* docker partials joined per stream (one record has a raw newline byte
 	 * in its string, which ends the message) */
 	struct cri_joiner dj = joiner_new(1 << 20), cj = joiner_new(1 << 20);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	CHECK_INT_EQ(
 	    fluentbit_feed(cJSON_GetObjectItemCaseSensitive(ml, "input_records"), &dj, NULL, &out),
 	    6);
 	cri_joiner_flush(&dj, sink_emit, &out);
 	fluentbit_check(&out, cJSON_GetObjectItemCaseSensitive(ml, "expected_log_values_in_order"),
 			&t);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* docker records and CRI lines in one file, each joined by its own joiner */
 	CHECK_INT_EQ(
@@ -1578,7 +1534,7 @@ TEST(fixtures_fluentbit)
 	cri_joiner_flush(&cj, sink_emit, &out);
 	fluentbit_check(&out, cJSON_GetObjectItemCaseSensitive(mix, "expected_log_values_in_order"),
 			&t);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* CRI lines are not docker records */
 	for (size_t pos = 0; pos < len;) {

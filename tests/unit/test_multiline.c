@@ -18,58 +18,10 @@
 
 /* ---- collecting what the joiner emits ---- */
 
-struct piece {
-	int stream;
-	int64_t time_ns;
-	char *msg; /* a NUL-terminated copy */
-	size_t len;
-	bool truncated;
-	const char *ptr; /* the pointer the joiner passed */
-	int tick;	 /* the sink's tick when it came: which call emitted it */
-};
-
-struct sink {
-	struct piece *v;
-	size_t n, cap;
-	int tick;
-	int oom;
-};
-
 static void sink_emit(void *ctx, int stream, int64_t time_ns, const char *msg, size_t len,
 		      bool truncated)
 {
-	struct sink *s = ctx;
-	char *copy;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap * 2 + 16;
-		struct piece *v = realloc(s->v, cap * sizeof(*v));
-		if (!v) {
-			s->oom = 1;
-			return;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		s->oom = 1;
-		return;
-	}
-	if (len)
-		memcpy(copy, msg, len);
-	copy[len] = '\0';
-	s->v[s->n] = (struct piece){stream, time_ns, NULL, len, truncated, msg, s->tick};
-	s->v[s->n++].msg = copy;
-}
-
-static void sink_free(struct sink *s)
-{
-	CHECK(!s->oom);
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].msg);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	testing_msgs_add(ctx, (int)stream, time_ns, msg, len, truncated);
 }
 
 static struct multiline *ml_new(const char *spec, size_t max_event)
@@ -85,14 +37,15 @@ static struct multiline *ml_new(const char *spec, size_t max_event)
 }
 
 /* Feeds a NUL-terminated line at time t, with t as the clock too; advances
- * the sink's tick first, so what this call emits carries the new tick. */
-static int feed(struct multiline *m, struct sink *out, int stream, int64_t t, const char *line)
+ * the collection's tag first, so what this call emits carries the new tag. */
+static int feed(struct multiline *m, struct testing_msgs *out, int stream, int64_t t,
+		const char *line)
 {
-	out->tick++;
+	out->tag++;
 	return multiline_add(m, stream, t, line, strlen(line), t, sink_emit, out);
 }
 
-static void check_piece(const struct sink *out, size_t i, int stream, int64_t time_ns,
+static void check_piece(const struct testing_msgs *out, size_t i, int stream, int64_t time_ns,
 			const char *msg)
 {
 	CHECK(i < out->n);
@@ -198,7 +151,7 @@ static void events_free(struct events *ev)
 
 /* Checks that the pieces of one stream are the expected events, with their
  * times moved by offset. */
-static void check_events(const struct sink *out, int stream, const struct events *ev,
+static void check_events(const struct testing_msgs *out, int stream, const struct events *ev,
 			 int64_t offset)
 {
 	size_t k = 0;
@@ -230,7 +183,7 @@ static void data_case(const char *spec, const char *name)
 	char path[256];
 	size_t len = 0;
 	struct events ev;
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	struct multiline *m;
 
 	snprintf(path, sizeof(path), DATA_DIR "%s.log", name);
@@ -252,7 +205,7 @@ static void data_case(const char *spec, const char *name)
 	CHECK(!multiline_holding(m));
 	check_events(&out, 1, &ev, 0);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	m = ml_new(spec, 1 << 20);
 	for (size_t i = 0; m && i < l.n; i++) {
@@ -263,7 +216,7 @@ static void data_case(const char *spec, const char *name)
 	check_events(&out, 0, &ev, 0);
 	check_events(&out, 1, &ev, 1000);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	free(l.v);
 	free(buf);
@@ -343,7 +296,7 @@ TEST(new_accepts_presets_and_regexes)
 TEST(java_every_line_waits_for_the_next)
 {
 	struct multiline *m = ml_new("java", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	feed(m, &out, 0, 1, "INFO started");
 	CHECK_INT_EQ(out.n, 0);
@@ -351,20 +304,20 @@ TEST(java_every_line_waits_for_the_next)
 	feed(m, &out, 0, 2, "INFO ready");
 	CHECK_INT_EQ(out.n, 1);
 	check_piece(&out, 0, 0, 1, "INFO started");
-	CHECK(out.n == 1 && out.v[0].tick == 2);
+	CHECK(out.n == 1 && out.v[0].tag == 2);
 	CHECK(multiline_holding(m));
 	multiline_flush(m, sink_emit, &out);
 	check_piece(&out, 1, 0, 2, "INFO ready");
 	CHECK(!multiline_holding(m));
 	CHECK_INT_EQ(out.n, 2);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(java_continuations)
 {
 	struct multiline *m = ml_new("java", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	static const char *const lines[] = {
 	    /* 1 */ "WARN unknown settings:",
 	    /* 2 */ "    retries: 3", /* indented, but not after an exception */
@@ -402,7 +355,7 @@ TEST(java_continuations)
 	check_piece(&out, 6, 1, 13, "\t...  more\nCaused by: java.io.EOFException");
 	check_piece(&out, 7, 1, 15, "INFO next");
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* ---- python ---- */
@@ -410,10 +363,10 @@ TEST(java_continuations)
 TEST(python_plain_lines_pass_at_once)
 {
 	struct multiline *m = ml_new("python", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	const char info[] = "INFO:app:listening on 0.0.0.0:8000";
 
-	out.tick++;
+	out.tag++;
 	CHECK_INT_EQ(multiline_add(m, 0, 1, info, sizeof(info) - 1, 1, sink_emit, &out), 0);
 	CHECK_INT_EQ(out.n, 1);
 	CHECK(out.n == 1 && out.v[0].ptr == info); /* not copied */
@@ -425,7 +378,7 @@ TEST(python_plain_lines_pass_at_once)
 	feed(m, &out, 0, 5, "ValueError: not in a traceback");
 	CHECK_INT_EQ(out.n, 5);
 	for (size_t i = 0; i < out.n; i++)
-		CHECK_INT_EQ(out.v[i].tick, (int)i + 1);
+		CHECK_INT_EQ(out.v[i].tag, (int)i + 1);
 	CHECK(!multiline_holding(m));
 
 	feed(m, &out, 0, 6, "Traceback (most recent call last):");
@@ -443,16 +396,16 @@ TEST(python_plain_lines_pass_at_once)
 		    "    main()\n"
 		    "ZeroDivisionError: division by zero");
 	check_piece(&out, 6, 0, 10, "INFO:app:next request");
-	CHECK(out.n == 7 && out.v[5].tick == 10 && out.v[6].tick == 10);
+	CHECK(out.n == 7 && out.v[5].tag == 10 && out.v[6].tag == 10);
 	CHECK(!multiline_holding(m));
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(python_chains_and_blank_lines)
 {
 	struct multiline *m = ml_new("python", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	/* blank lines after a traceback that no chain follows: apart, with the
 	 * first blank line's time */
@@ -524,7 +477,7 @@ TEST(python_chains_and_blank_lines)
 	CHECK_INT_EQ(out.n, 10);
 	check_piece(&out, 9, 1, 33, "  indented after the end");
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* ---- go ---- */
@@ -532,7 +485,7 @@ TEST(python_chains_and_blank_lines)
 TEST(go_plain_lines_pass_at_once)
 {
 	struct multiline *m = ml_new("go", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	feed(m, &out, 0, 1, "2024/03/11 09:20:01 listening on :8080");
 	feed(m, &out, 0, 2, "main.main()"); /* a frame, but no panic is open */
@@ -541,7 +494,7 @@ TEST(go_plain_lines_pass_at_once)
 	feed(m, &out, 0, 5, "");
 	CHECK_INT_EQ(out.n, 5);
 	for (size_t i = 0; i < out.n; i++)
-		CHECK_INT_EQ(out.v[i].tick, (int)i + 1);
+		CHECK_INT_EQ(out.v[i].tag, (int)i + 1);
 	CHECK(!multiline_holding(m));
 
 	/* "exit status N" ends a panic at once */
@@ -570,7 +523,7 @@ TEST(go_plain_lines_pass_at_once)
 	check_piece(&out, 8, 0, 22, "2024/03/11 09:20:09 after (not a frame)");
 	check_piece(&out, 9, 0, 23, "main.f(...)");
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* ---- start regex ---- */
@@ -578,7 +531,7 @@ TEST(go_plain_lines_pass_at_once)
 TEST(regex_start_lines)
 {
 	struct multiline *m = ml_new("^(INFO|WARN|ERROR) ", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	feed(m, &out, 0, 1, "banner line");
 	feed(m, &out, 0, 2, "  indented banner");
@@ -599,7 +552,7 @@ TEST(regex_start_lines)
 	check_piece(&out, 3, 0, 7, "WARN b");
 	check_piece(&out, 4, 0, 8, "ERROR c");
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* unanchored: a match anywhere in the line */
 	m = ml_new("Exception|Error:", 4096);
@@ -614,7 +567,7 @@ TEST(regex_start_lines)
 		    "2024 worker: reconnected");
 	check_piece(&out, 1, 1, 4, "java.io.IOException");
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* ---- streams, timeouts, sizes ---- */
@@ -622,7 +575,7 @@ TEST(regex_start_lines)
 TEST(streams_are_joined_separately)
 {
 	struct multiline *m = ml_new("java", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	feed(m, &out, 1, 1, "java.lang.IllegalStateException: boom");
 	feed(m, &out, 0, 2, "INFO a");
@@ -648,7 +601,7 @@ TEST(streams_are_joined_separately)
 	CHECK_INT_EQ(out.n, 4);
 	CHECK(!multiline_holding(m));
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* python on stdout holds a traceback while stderr passes through */
 	m = ml_new("python", 4096);
@@ -660,7 +613,7 @@ TEST(streams_are_joined_separately)
 	feed(m, &out, 1, 6, "  File \"/app/y.py\", line 2, in <module>");
 	CHECK_INT_EQ(out.n, 1);
 	check_piece(&out, 0, 1, 2, "WARNING:app:slow");
-	CHECK(out.n == 1 && out.v[0].tick == 2);
+	CHECK(out.n == 1 && out.v[0].tag == 2);
 	feed(m, &out, 1, 7, "MemoryError");
 	feed(m, &out, 0, 8, "INFO:app:retry");
 	CHECK_INT_EQ(out.n, 3);
@@ -677,13 +630,13 @@ TEST(streams_are_joined_separately)
 		    "MemoryError");
 	CHECK(!multiline_holding(m));
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(expire_after_flush_ms)
 {
 	struct multiline *m = ml_new("java", 4096);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	CHECK_INT_EQ(multiline_expire(m, 0, 500, sink_emit, &out), INT64_MAX);
 	multiline_add(m, 0, 11, L("INFO out"), 1000, sink_emit, &out);
@@ -703,7 +656,7 @@ TEST(expire_after_flush_ms)
 	CHECK_INT_EQ(multiline_expire(m, 99999, 500, sink_emit, &out), INT64_MAX);
 	CHECK_INT_EQ(out.n, 2);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* each line moves the deadline; the whole event goes out at once */
 	m = ml_new("python", 4096);
@@ -722,7 +675,7 @@ TEST(expire_after_flush_ms)
 	check_piece(&out, 1, 1, 4, "");
 	CHECK(!multiline_holding(m));
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* after a timeout a continuation has nothing to join: go passes it on */
 	m = ml_new("go", 4096);
@@ -740,7 +693,7 @@ TEST(expire_after_flush_ms)
 	CHECK(!multiline_holding(m));
 	CHECK_INT_EQ(out.n, 3);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* Feeds lines, flushes, and checks the pieces: one event, cut into pieces of
@@ -750,7 +703,7 @@ TEST(expire_after_flush_ms)
 static void check_cut(const char *spec, size_t max, const char *const *lines, size_t n)
 {
 	struct multiline *m = ml_new(spec, max);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	char joined[4096], cat[4096];
 	size_t jl = 0, cl = 0, limit = max ? max : SIZE_MAX;
 
@@ -773,7 +726,7 @@ static void check_cut(const char *spec, size_t max, const char *const *lines, si
 	}
 	CHECK_MEM_EQ(cat, cl, joined, jl);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 TEST(max_event_cuts_into_pieces)
@@ -814,7 +767,7 @@ TEST(max_event_cuts_into_pieces)
 TEST(max_event_cuts_a_passing_line_uncopied)
 {
 	struct multiline *m = ml_new("python", 32);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	char line[70];
 
 	for (size_t i = 0; i < sizeof(line); i++)
@@ -831,7 +784,7 @@ TEST(max_event_cuts_a_passing_line_uncopied)
 	}
 	CHECK(!multiline_holding(m));
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	/* no limit: a long event stays whole */
 	m = ml_new("java", 0);
@@ -846,7 +799,7 @@ TEST(max_event_cuts_a_passing_line_uncopied)
 	CHECK(out.n == 1 && out.v[0].len == 44 + 100000 && !out.v[0].truncated);
 	free(big);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* The held event's buffer is kept from one event to the next: once grown, the
@@ -854,7 +807,7 @@ TEST(max_event_cuts_a_passing_line_uncopied)
 TEST(buffer_is_reused_between_events)
 {
 	struct multiline *m = ml_new("go", 1 << 16);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 
 	for (int i = 0; i < 200; i++) {
 		feed(m, &out, 0, i * 3,
@@ -866,7 +819,7 @@ TEST(buffer_is_reused_between_events)
 	for (size_t i = 1; i < out.n; i++)
 		CHECK(out.v[i].ptr == out.v[0].ptr);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* Lines in heap blocks of exactly their size (AddressSanitizer reports any
@@ -899,7 +852,7 @@ TEST(lines_need_no_nul)
 
 	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
 		struct multiline *m = ml_new(specs[k], 8);
-		struct sink out = {0};
+		struct testing_msgs out = {0};
 		size_t total = 0;
 
 		for (size_t i = 0; m && i < sizeof(lines) / sizeof(lines[0]); i++) {
@@ -921,12 +874,12 @@ TEST(lines_need_no_nul)
 		}
 		CHECK_INT_EQ(got, total + sizeof(lines) / sizeof(lines[0]) - events);
 		multiline_free(m);
-		sink_free(&out);
+		testing_msgs_free(&out);
 	}
 
 	/* the regex sees exactly len bytes: "ab" without a NUL matches "^ab$" */
 	struct multiline *m = ml_new("^ab$", 64);
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	char *ab = malloc(2);
 	ab[0] = 'a';
 	ab[1] = 'b';
@@ -941,7 +894,7 @@ TEST(lines_need_no_nul)
 	check_piece(&out, 1, 0, 4, "ab");
 	free(ab);
 	multiline_free(m);
-	sink_free(&out);
+	testing_msgs_free(&out);
 }
 
 /* ---- shared fixtures: fluent-bit's CRI multiline inputs ---- */
@@ -1125,14 +1078,14 @@ static bool fixture_cri_join(char **lines, int n_lines, struct cri_messages *out
 
 /* Feeds the joined messages to spec; pass: they must come out at once. */
 static void feed_messages(const char *spec, const struct cri_messages *cm, bool pass,
-			  struct sink *out)
+			  struct testing_msgs *out)
 {
 	struct multiline *m = ml_new(spec, 1 << 16);
 
 	for (int i = 0; m && i < cm->n; i++) {
 		size_t before = out->n;
 
-		out->tick++;
+		out->tag++;
 		CHECK_INT_EQ(multiline_add(m, cm->stream[i], cm->time_ns[i], cm->msg[i],
 					   strlen(cm->msg[i]), i, sink_emit, out),
 			     0);
@@ -1179,7 +1132,7 @@ TEST(fixtures_fluentbit_multiline_cri)
 	 * go at once and in fluent-bit's order, java one line later per stream */
 	static const char *const specs[] = {"python", "go", "java", "^[0-9]+[ab]\\. "};
 	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
-		struct sink out = {0};
+		struct testing_msgs out = {0};
 		bool pass = k < 2;
 
 		feed_messages(specs[k], &cm, pass, &out);
@@ -1197,12 +1150,12 @@ TEST(fixtures_fluentbit_multiline_cri)
 		for (size_t i = 0; pass && i < out.n && (int)i < n_want; i++)
 			CHECK_STR_EQ(out.v[i].msg, want[i]);
 		t.checked += cm.n;
-		sink_free(&out);
+		testing_msgs_free(&out);
 	}
 
 	/* a start regex matching only the "1" and "2" messages joins the rest of
 	 * each stream to the "2" message */
-	struct sink out = {0};
+	struct testing_msgs out = {0};
 	feed_messages("^[12]", &cm, false, &out);
 	CHECK_INT_EQ(out.n, 4);
 	check_piece(&out, 0, 0, 1, "1a. some multiline log");
@@ -1214,7 +1167,7 @@ TEST(fixtures_fluentbit_multiline_cri)
 		    "2b. another multiline log\n3b. non multiline 1\n"
 		    "4b. non multiline 2");
 	t.checked += 4;
-	sink_free(&out);
+	testing_msgs_free(&out);
 
 	for (int i = 0; i < cm.n; i++)
 		free(cm.msg[i]);
@@ -1254,7 +1207,7 @@ TEST(fixtures_fluentbit_multiline_container_mix)
 	 * the order fluent-bit asserts among all its messages */
 	static const char *const specs[] = {"go", "python", "java"};
 	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
-		struct sink out = {0};
+		struct testing_msgs out = {0};
 		size_t j = 0;
 
 		feed_messages(specs[k], &cm, k < 2, &out);
@@ -1264,7 +1217,7 @@ TEST(fixtures_fluentbit_multiline_container_mix)
 				j++;
 		CHECK_INT_EQ(j, 3);
 		t.checked += (int)out.n;
-		sink_free(&out);
+		testing_msgs_free(&out);
 	}
 	for (int i = 0; i < cm.n; i++)
 		free(cm.msg[i]);

@@ -110,6 +110,61 @@ static inline const char *testing_fixtures_dir(void)
 	return dir;
 }
 
+/* Messages an emitter (a joiner, a parser) handed to a test's callback,
+ * copied in order. */
+struct testing_msg {
+	int stream;
+	int64_t time_ns;
+	char *msg; /* a NUL-terminated copy */
+	size_t len;
+	bool truncated;
+	const char *ptr; /* the pointer the emitter passed */
+	int tag;	 /* the collection's tag when it came (a test's own mark) */
+};
+
+struct testing_msgs {
+	struct testing_msg *v;
+	size_t n, cap;
+	int tag;
+	int oom;
+};
+
+static inline void testing_msgs_add(struct testing_msgs *s, int stream, int64_t time_ns,
+				    const char *msg, size_t len, bool truncated)
+{
+	char *copy;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap * 2 + 16;
+		struct testing_msg *v = realloc(s->v, cap * sizeof(*v));
+		if (!v) {
+			s->oom = 1;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	copy = malloc(len + 1);
+	if (!copy) {
+		s->oom = 1;
+		return;
+	}
+	if (len)
+		memcpy(copy, msg, len);
+	copy[len] = '\0';
+	s->v[s->n++] = (struct testing_msg){stream, time_ns, copy, len, truncated, msg, s->tag};
+}
+
+/* Frees the copies; a failed allocation on the way fails the test. */
+static inline void testing_msgs_free(struct testing_msgs *s)
+{
+	CHECK(!s->oom);
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].msg);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 /* Reads a whole file into a NUL-terminated buffer the caller frees; NULL if unreadable. */
 static inline char *testing_read_file(const char *path, size_t *len_out)
 {
