@@ -26,6 +26,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
+#include "multiline.h"
 #include "pods.h"
 #include "runtime.h"
 #include "sink.h"
@@ -51,10 +52,13 @@
 #define AGENT_CKPT_GRACE_MS	  60000 /* a checkpoint no open file claims is dropped after */
 #define AGENT_DRAIN_MS		  5000	/* how long a stop waits for the sink */
 #define AGENT_LIMIT_WARN_MS	  10000
+#define AGENT_MULTILINE_TICK_MS	  100
+#define AGENT_MULTILINE_KEY	  "glimpse.io/multiline"
 
 struct agent_counters {
 	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
-	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid, rate_limited, paused;
+	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid, rate_limited, paused,
+	    multiline_invalid;
 };
 
 /* A pod UID the agent asked the kubelet about. */
@@ -80,6 +84,8 @@ struct agent {
 	bool paused;	/* the sink is full: no file is read */
 	bool finishing; /* --exit-on-eof: every file was read to its end */
 	struct loop_timer *ckpt_timer;
+	struct loop_timer *ml_timer;
+	struct agent_file *ml_files; /* files with multiline joining */
 	int sigfd;
 	uint64_t kubelet_done_seq; /* the latest fetch that finished, ok or not */
 	bool kubelet_failing;
@@ -103,8 +109,14 @@ struct agent_file {
 	int64_t piece_time;
 	bool piece_partial;
 	struct ckpt_entry *ck;
-	uint64_t held[2];     /* offset of the first line the joiner holds, per stream */
-	uint64_t done_offset; /* every line before it has become an event */
+	uint64_t held[2];   /* offset of the first line the joiner holds, per stream */
+	uint64_t msg_start; /* offset of the first line of the message being emitted */
+	/* multiline joining, from the pod's annotation (looked up once the pod is
+	 * known); ml_held: where the lines it holds begin, per stream */
+	struct multiline *ml;
+	bool ml_checked, ml_emitted[2];
+	uint64_t ml_held[2];
+	struct agent_file *next_ml, **prev_ml;
 	uint64_t limit_lines, limit_bytes; /* rate limit tokens */
 	int64_t limit_ms;		   /* when the tokens were last refilled */
 	int64_t limit_warned_ms;
@@ -331,8 +343,8 @@ static bool agent_file_meta(struct agent *a, struct agent_file *af)
 
 /* Joiner output: one log event. Its members, in this order: time, kind, body,
  * log.iostream, log.file.path, log.split, then those of agent_enrich. */
-static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
-			    size_t len, bool truncated)
+static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
+			   size_t len, bool truncated)
 {
 	static const char head[] = "{\"time\":\"", kind[] = "\",\"kind\":\"log\",\"body\":";
 	static const char out[] = ",\"log.iostream\":\"stdout\"",
@@ -393,8 +405,69 @@ static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, 
 }
 
 /* A raw line that is not CRI: emitted as it is, so nothing is lost. */
+static void agent_ml_emit(void *ctx, int stream, int64_t time_ns, const char *msg, size_t len,
+			  bool truncated)
+{
+	struct agent_file *af = ctx;
+
+	af->ml_emitted[stream] = true;
+	agent_log_emit(af, (enum cri_stream)stream, time_ns, msg, len, truncated);
+}
+
+/* The pod's multiline annotation, once the pod is known. */
+static void agent_ml_setup(struct agent *a, struct agent_file *af)
+{
+	const struct pod *pod = pods_lookup(a->pods, af->f->pod_uid);
+	const char *spec, *why = NULL;
+
+	if (!pod)
+		return;
+	af->ml_checked = true;
+	spec = pod_annotation(pod, AGENT_MULTILINE_KEY);
+	if (!spec)
+		return;
+	if (multiline_new(&af->ml, spec, a->cfg->max_line_size, &why) != 0) {
+		a->n.multiline_invalid++;
+		log_warn("pod %s/%s: annotation %s: %s; lines go out one by one",
+			 pod->namespace_name, pod->name, AGENT_MULTILINE_KEY,
+			 why ? why : "invalid");
+		af->ml = NULL;
+		return;
+	}
+	af->next_ml = a->ml_files;
+	if (a->ml_files)
+		a->ml_files->prev_ml = &af->next_ml;
+	af->prev_ml = &a->ml_files;
+	a->ml_files = af;
+}
+
+/* Joiner output: one message, joined with the lines around it when the pod
+ * asks for multiline joining, then one log event. */
+static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, const char *msg,
+			    size_t len, bool truncated)
+{
+	struct agent_file *af = ctx;
+	struct agent *a = af->a;
+	bool was;
+
+	if (!af->ml_checked)
+		agent_ml_setup(a, af);
+	if (!af->ml || (int)stream < 0) {
+		agent_log_emit(af, stream, time_ns, msg, len, truncated);
+		return;
+	}
+	was = multiline_holding_stream(af->ml, stream);
+	af->ml_emitted[stream] = false;
+	if (multiline_add(af->ml, stream, time_ns, msg, len, loop_now_ms(), agent_ml_emit, af) != 0)
+		return; /* out of memory: what it held and the line went out as they were */
+	/* lines it holds now begin at this message unless it joined what it held */
+	if (multiline_holding_stream(af->ml, stream) && (!was || af->ml_emitted[stream]))
+		af->ml_held[stream] = af->msg_start;
+}
+
 static void agent_raw_line(struct agent_file *af, const char *data, size_t len)
 {
+	af->msg_start = af->f->line_start;
 	agent_log_event(af, (enum cri_stream) - 1, agent_realtime_ns(), data, len, false);
 }
 
@@ -404,6 +477,7 @@ static void agent_join(struct agent_file *af, enum cri_stream stream, int64_t ti
 {
 	if (!af->joiner.stream[stream].open)
 		af->held[stream] = af->f->line_start;
+	af->msg_start = af->held[stream];
 	cri_joiner_add(&af->joiner, stream, time_ns, msg, len, partial, agent_log_event, af);
 }
 
@@ -412,10 +486,39 @@ static uint64_t agent_done_offset(const struct agent_file *af, unsigned flags)
 {
 	uint64_t done = flags & TAIL_PIECE_MORE ? af->f->line_start : af->f->line_end;
 
-	for (int s = 0; s < 2; s++)
+	for (int s = 0; s < 2; s++) {
 		if (af->joiner.stream[s].open && af->held[s] < done)
 			done = af->held[s];
+		if (multiline_holding_stream(af->ml, s) && af->ml_held[s] < done)
+			done = af->ml_held[s];
+	}
 	return done;
+}
+
+/* Emits what multiline joining has held for longer than the flush time. */
+static void agent_ml_tick(struct loop *loop, void *arg)
+{
+	struct agent *a = arg;
+	int64_t now = loop_now_ms();
+
+	a->ml_timer = loop_timer_add(loop, AGENT_MULTILINE_TICK_MS, agent_ml_tick, a);
+	for (struct agent_file *af = a->ml_files; af; af = af->next_ml) {
+		uint64_t seq = a->seq;
+		multiline_expire(af->ml, now, a->cfg->multiline_flush_ms, agent_ml_emit, af);
+		if (a->seq != seq && af->ck)
+			ckpt_mark(af->ck, a->seq, agent_done_offset(af, 0));
+	}
+}
+
+static void agent_ml_free(struct agent_file *af)
+{
+	if (!af->ml)
+		return;
+	*af->prev_ml = af->next_ml;
+	if (af->next_ml)
+		af->next_ml->prev_ml = af->prev_ml;
+	multiline_free(af->ml);
+	af->ml = NULL;
 }
 
 static void agent_file_line(void *ctx, struct tail_file *f, const char *data, size_t len,
@@ -517,6 +620,9 @@ static void agent_file_truncated(void *ctx, struct tail_file *f, uint64_t handed
 			handed = af->held[s];
 	cri_joiner_free(&af->joiner);
 	cri_joiner_init(&af->joiner, a->cfg->max_line_size);
+	/* a multi-line event held goes out as far as it got */
+	if (af->ml)
+		multiline_flush(af->ml, agent_ml_emit, af);
 	if (af->ck && fstat(f->fd, &st) == 0)
 		af->ck = ckpt_truncated(a->ckpt, af->ck, f->fd, &st, handed);
 }
@@ -532,11 +638,14 @@ static void agent_file_closed(void *ctx, struct tail_file *f, bool drained, bool
 	 * stop keeps its checkpoint before those lines, to be read again */
 	if (drained) {
 		cri_joiner_flush(&af->joiner, agent_log_event, af);
+		if (af->ml)
+			multiline_flush(af->ml, agent_ml_emit, af);
 		if (af->ck)
 			ckpt_mark(af->ck, a->seq, f->line_end);
 	}
 	if (af->ck)
 		ckpt_release(a->ckpt, af->ck, gone);
+	agent_ml_free(af);
 	cri_joiner_free(&af->joiner);
 	jbuf_free(&af->meta);
 	free(af);
@@ -1099,6 +1208,7 @@ static int agent_start(struct agent *a)
 	ckpt_startup_done(a->ckpt);
 	a->ckpt_timer =
 	    loop_timer_add(a->loop, cfg->checkpoint_interval_ms, agent_checkpoint_tick, a);
+	a->ml_timer = loop_timer_add(a->loop, AGENT_MULTILINE_TICK_MS, agent_ml_tick, a);
 	/* one pass over the files found: no containers to watch */
 	if (!cfg->exit_on_eof) {
 		err = lifecycle_open(&a->lc, a->loop, &lcb, a);
@@ -1139,6 +1249,8 @@ static void agent_stop(struct agent *a)
 		loop_timer_cancel(a->loop, a->housekeeping);
 	if (a->ckpt_timer)
 		loop_timer_cancel(a->loop, a->ckpt_timer);
+	if (a->ml_timer)
+		loop_timer_cancel(a->loop, a->ml_timer);
 	if (a->pod_waits)
 		hmap_foreach(a->pod_waits, agent_free_wait, NULL);
 	hmap_free(a->pod_waits);

@@ -72,6 +72,8 @@ static const struct config_setting config_settings[] = {
      "log lines per second per file before lines are dropped (0: no limit)"},
     {"rate_limit_bytes", CT_SIZE, OFF(rate_limit_bytes), 1, 0, (int64_t)1 << 50,
      "log bytes per second per file before lines are dropped (0: no limit)"},
+    {"multiline_flush_ms", CT_INT, OFF(multiline_flush_ms), 1, 10, 60000,
+     "how long a multi-line event (glimpse.io/multiline) waits for its next line"},
     {"exit_on_eof", CT_BOOL, OFF(exit_on_eof), 0, 0, 0,
      "read every file found to its end, deliver, save positions, exit"},
     {"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
@@ -124,6 +126,7 @@ void config_defaults(struct config *cfg)
 	cfg->checkpoint_interval_ms = 1000;
 	cfg->max_queued_bytes = 64 * 1024 * 1024;
 	cfg->max_deleted_files = 1024;
+	cfg->multiline_flush_ms = 1000;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		cfg->runc_roots[cfg->n_runc_roots++] = strdup(roots[i]);
 }

@@ -34,6 +34,7 @@ struct config {
 	size_t max_deleted_files;
 	size_t rate_limit_lines; /* per second per file; 0: no limit */
 	size_t rate_limit_bytes;
+	int64_t multiline_flush_ms;
 	bool exit_on_eof;
 	char *runc_roots[CONFIG_MAX_RUNC_ROOTS];
 	size_t n_runc_roots;

@@ -526,6 +526,12 @@ bool multiline_holding(const struct multiline *m)
 	return m && (m->stream[0].held || m->stream[1].held);
 }
 
+bool multiline_holding_stream(const struct multiline *m, int stream)
+{
+	return m && (stream == 0 || stream == 1) &&
+	       (m->stream[stream].held || m->stream[stream].blanks);
+}
+
 /* A static reason for each regcomp() error. */
 static const char *multiline_regex_reason(int code)
 {

@@ -86,5 +86,7 @@ void multiline_flush(struct multiline *m, multiline_emit_fn emit, void *ctx);
 /* Whether a line is held: the caller must not checkpoint past the first line
  * of what is held. */
 bool multiline_holding(const struct multiline *m);
+/* The same for one stream (0 stdout, 1 stderr). */
+bool multiline_holding_stream(const struct multiline *m, int stream);
 
 #endif

@@ -314,105 +314,140 @@ TEST(test_open_refuses_bad_spec)
 
 /* ---- the file sink ---- */
 
+struct file_fixture {
+	char dir[64];	  /* a temporary dir */
+	char path[256];	  /* dir/out.json */
+	char spec[300];	  /* file:path, the --output for it */
+	struct sink *s;	  /* the sink, or NULL */
+	struct stream st; /* what was written to it */
+};
+
+/* Makes the temporary dir; false when there is none (the test skips). */
+static bool file_fixture_setup(struct file_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (testing_mkdtemp(f->dir, sizeof(f->dir), "sink") != 0)
+		return false;
+	snprintf(f->path, sizeof(f->path), "%s/out.json", f->dir);
+	snprintf(f->spec, sizeof(f->spec), "file:%s", f->path);
+	return true;
+}
+
+/* Closes the sink, forgets the events and removes the temporary dir. */
+static void file_fixture_teardown(struct file_fixture *f)
+{
+	sink_close(f->s);
+	f->s = NULL;
+	stream_free(&f->st);
+	testing_remove_tree(f->dir);
+}
+
+/* Opens f->spec as f->s on loop (or none); false (the failure checked) when
+ * it did not open. */
+static bool open_file_sink(struct file_fixture *f, struct loop *loop)
+{
+	if (sink_open(&f->s, f->spec, loop) != 0 || !f->s) {
+		CHECK(!"sink_open of a file");
+		return false;
+	}
+	return true;
+}
+
+/* Checks that path holds skip bytes, then exactly the events of st. */
+static void check_file_holds(const char *path, size_t skip, const struct stream *st)
+{
+	size_t len = 0;
+	char *text = testing_read_file(path, &len);
+
+	CHECK(text != NULL);
+	if (text)
+		CHECK_MEM_EQ(text + skip, len - skip, st->data, st->len);
+	free(text);
+}
+
 TEST(test_file_sink_appends)
 {
-	char dir[64], path[256], spec[300];
+	static const char before[] = "{\"already\":\"there\"}\n";
+	struct file_fixture f;
 	struct loop *loop = loop_new();
-	struct sink *s = NULL;
-	struct stream st = {0};
 	struct stat sb;
 	char *text = NULL;
 	size_t len = 0;
 	uint64_t seq = 0;
 	int fd;
-	static const char before[] = "{\"already\":\"there\"}\n";
 
 	CHECK(loop != NULL);
-	if (testing_mkdtemp(dir, sizeof(dir), "sink") != 0) {
+	if (!file_fixture_setup(&f)) {
 		loop_free(loop);
 		SKIP("no temp dir");
 	}
-	snprintf(path, sizeof(path), "%s/out.json", dir);
-	snprintf(spec, sizeof(spec), "file:%s", path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(f.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		CHECK_INT_EQ(write(fd, before, sizeof(before) - 1), sizeof(before) - 1);
 		close(fd);
 	}
-	if (!loop || sink_open(&s, spec, loop) != 0 || !s) {
-		CHECK(!"sink_open of a file");
+	if (!loop || !open_file_sink(&f, loop))
 		goto out;
-	}
-	CHECK(s->ops == &sink_file_ops);
-	CHECK_INT_EQ(s->confirmed_seq, 0);
+	CHECK(f.s->ops == &sink_file_ops);
+	CHECK_INT_EQ(f.s->confirmed_seq, 0);
 	for (int i = 0; i < 100; i++) {
 		seq += 1 + (uint64_t)(i % 3);
-		if (!write_event(s, &st, seq, 40 + (size_t)(i * 13) % 200))
+		if (!write_event(f.s, &f.st, seq, 40 + (size_t)(i * 13) % 200))
 			break;
-		CHECK(confirmed_within(&st, s->confirmed_seq, 0));
+		CHECK(confirmed_within(&f.st, f.s->confirmed_seq, 0));
 	}
-	CHECK_INT_EQ(s->queued_bytes, st.len); /* nothing written yet: all queued */
-	CHECK_INT_EQ(sink_flush(s), 0);
-	CHECK_INT_EQ(s->confirmed_seq, seq);
-	CHECK_INT_EQ(s->queued_bytes, 0);
-	CHECK_INT_EQ(sink_sync(s), 0);
-	CHECK_INT_EQ(s->stats.events, 100);
-	CHECK_INT_EQ(s->stats.bytes, st.len);
-	CHECK_INT_EQ(s->stats.errors, 0);
+	CHECK_INT_EQ(f.s->queued_bytes, f.st.len); /* nothing written yet: all queued */
+	CHECK_INT_EQ(sink_flush(f.s), 0);
+	CHECK_INT_EQ(f.s->confirmed_seq, seq);
+	CHECK_INT_EQ(f.s->queued_bytes, 0);
+	CHECK_INT_EQ(sink_sync(f.s), 0);
+	CHECK_INT_EQ(f.s->stats.events, 100);
+	CHECK_INT_EQ(f.s->stats.bytes, f.st.len);
+	CHECK_INT_EQ(f.s->stats.errors, 0);
 	/* a flush with nothing queued changes nothing */
-	CHECK_INT_EQ(sink_flush(s), 0);
-	CHECK_INT_EQ(s->confirmed_seq, seq);
-	CHECK_INT_EQ(stat(path, &sb), 0);
-	CHECK_INT_EQ(sb.st_size, sizeof(before) - 1 + st.len);
-	text = testing_read_file(path, &len);
+	CHECK_INT_EQ(sink_flush(f.s), 0);
+	CHECK_INT_EQ(f.s->confirmed_seq, seq);
+	CHECK_INT_EQ(stat(f.path, &sb), 0);
+	CHECK_INT_EQ(sb.st_size, sizeof(before) - 1 + f.st.len);
+	text = testing_read_file(f.path, &len);
 	CHECK(text != NULL);
-	if (text && len == sizeof(before) - 1 + st.len) {
+	if (text && len == sizeof(before) - 1 + f.st.len) {
 		CHECK(memcmp(text, before, sizeof(before) - 1) == 0);
-		CHECK_MEM_EQ(text + sizeof(before) - 1, st.len, st.data, st.len);
+		CHECK_MEM_EQ(text + sizeof(before) - 1, f.st.len, f.st.data, f.st.len);
 	} else {
-		CHECK_INT_EQ(len, sizeof(before) - 1 + st.len);
+		CHECK_INT_EQ(len, sizeof(before) - 1 + f.st.len);
 	}
-	free(text);
-	text = NULL;
-	sink_close(s);
-	s = NULL;
+	sink_close(f.s);
+	f.s = NULL;
 
 	/* opened again (an agent restart): appends after what is there */
-	if (sink_open(&s, spec, NULL) != 0 || !s) {
-		CHECK(!"sink_open again");
+	if (!open_file_sink(&f, NULL))
 		goto out;
-	}
 	seq += 10;
-	write_event(s, &st, seq, 64);
-	CHECK_INT_EQ(sink_flush(s), 0);
-	CHECK_INT_EQ(s->confirmed_seq, seq);
-	sink_close(s);
-	s = NULL;
-	text = testing_read_file(path, &len);
-	CHECK(text != NULL);
-	if (text)
-		CHECK_MEM_EQ(text + sizeof(before) - 1, len - (sizeof(before) - 1), st.data,
-			     st.len);
+	write_event(f.s, &f.st, seq, 64);
+	CHECK_INT_EQ(sink_flush(f.s), 0);
+	CHECK_INT_EQ(f.s->confirmed_seq, seq);
+	sink_close(f.s);
+	f.s = NULL;
+	check_file_holds(f.path, sizeof(before) - 1, &f.st);
 out:
 	free(text);
-	sink_close(s);
-	stream_free(&st);
+	file_fixture_teardown(&f);
 	loop_free(loop);
-	testing_remove_tree(dir);
 }
 
 TEST(test_file_sink_open_fails)
 {
-	char dir[64], spec[300];
-	struct sink *s = NULL;
+	struct file_fixture f;
+	char spec[300];
 
-	if (testing_mkdtemp(dir, sizeof(dir), "sink") != 0)
+	if (!file_fixture_setup(&f))
 		SKIP("no temp dir");
-	snprintf(spec, sizeof(spec), "file:%s/missing/out.json", dir);
-	CHECK_INT_EQ(sink_open(&s, spec, NULL), -ENOENT);
-	CHECK(s == NULL);
-	testing_remove_tree(dir);
+	snprintf(spec, sizeof(spec), "file:%s/missing/out.json", f.dir);
+	CHECK_INT_EQ(sink_open(&f.s, spec, NULL), -ENOENT);
+	CHECK(f.s == NULL);
+	file_fixture_teardown(&f);
 }
 
 /* Events larger than the sink's buffer pass through whole; an event that
@@ -422,63 +457,44 @@ TEST(test_file_sink_large_events)
 {
 	static const size_t sizes[] = {300 * 1024, 40,	1024 * 1024 + 3,
 				       256 * 1024, 100, 256 * 1024 - 1};
-	char dir[64], path[256], spec[300];
-	struct sink *s = NULL;
-	struct stream st = {0};
+	struct file_fixture f;
 	struct stat sb;
-	char *text = NULL;
-	size_t len = 0;
 	uint64_t seq = 1000;
 
-	if (testing_mkdtemp(dir, sizeof(dir), "sink") != 0)
+	if (!file_fixture_setup(&f))
 		SKIP("no temp dir");
-	snprintf(path, sizeof(path), "%s/out.json", dir);
-	snprintf(spec, sizeof(spec), "file:%s", path);
-	if (sink_open(&s, spec, NULL) != 0 || !s) {
-		CHECK(!"sink_open of a file");
+	if (!open_file_sink(&f, NULL))
 		goto out;
-	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		seq += 7;
-		if (!write_event(s, &st, seq, sizes[i]))
+		if (!write_event(f.s, &f.st, seq, sizes[i]))
 			break;
-		CHECK_INT_EQ(stat(path, &sb), 0);
-		CHECK(confirmed_within(&st, s->confirmed_seq, (size_t)sb.st_size));
-		CHECK_INT_EQ(s->queued_bytes + (size_t)sb.st_size, st.len);
-		if (sizes[i] >= 256 * 1024 && s->queued_bytes == 0)
-			CHECK_INT_EQ(s->confirmed_seq, seq);
+		CHECK_INT_EQ(stat(f.path, &sb), 0);
+		CHECK(confirmed_within(&f.st, f.s->confirmed_seq, (size_t)sb.st_size));
+		CHECK_INT_EQ(f.s->queued_bytes + (size_t)sb.st_size, f.st.len);
+		if (sizes[i] >= 256 * 1024 && f.s->queued_bytes == 0)
+			CHECK_INT_EQ(f.s->confirmed_seq, seq);
 	}
-	CHECK_INT_EQ(sink_flush(s), 0);
-	CHECK_INT_EQ(s->confirmed_seq, seq);
-	CHECK_INT_EQ(s->queued_bytes, 0);
-	sink_close(s);
-	s = NULL;
-	text = testing_read_file(path, &len);
-	CHECK(text != NULL);
-	if (text)
-		CHECK_MEM_EQ(text, len, st.data, st.len);
+	CHECK_INT_EQ(sink_flush(f.s), 0);
+	CHECK_INT_EQ(f.s->confirmed_seq, seq);
+	CHECK_INT_EQ(f.s->queued_bytes, 0);
+	sink_close(f.s);
+	f.s = NULL;
+	check_file_holds(f.path, 0, &f.st);
 out:
-	free(text);
-	sink_close(s);
-	stream_free(&st);
-	testing_remove_tree(dir);
+	file_fixture_teardown(&f);
 }
 
 /* stdout redirected to a file: written through fd 1, which the sink does not
  * close. */
 TEST(test_stdout_on_a_file)
 {
-	char dir[64], path[256];
-	struct sink *s = NULL;
-	struct stream st = {0};
-	char *text = NULL;
-	size_t len = 0;
+	struct file_fixture f;
 	int fd, saved;
 
-	if (testing_mkdtemp(dir, sizeof(dir), "sink") != 0)
+	if (!file_fixture_setup(&f))
 		SKIP("no temp dir");
-	snprintf(path, sizeof(path), "%s/stdout.json", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(f.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
 	fflush(stdout);
 	saved = dup(STDOUT_FILENO);
@@ -487,32 +503,75 @@ TEST(test_stdout_on_a_file)
 		goto out;
 	CHECK_INT_EQ(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
 	close(fd);
-	if (sink_open(&s, "stdout", NULL) == 0 && s) {
-		CHECK(s->ops == &sink_stdout_ops);
+	if (sink_open(&f.s, "stdout", NULL) == 0 && f.s) {
+		CHECK(f.s->ops == &sink_stdout_ops);
 		for (uint64_t seq = 1; seq <= 50; seq++)
-			write_event(s, &st, seq, 100);
-		CHECK_INT_EQ(sink_flush(s), 0);
-		CHECK_INT_EQ(s->confirmed_seq, 50);
-		CHECK_INT_EQ(s->queued_bytes, 0);
-		CHECK_INT_EQ(sink_sync(s), 0);
-		sink_close(s);
+			write_event(f.s, &f.st, seq, 100);
+		CHECK_INT_EQ(sink_flush(f.s), 0);
+		CHECK_INT_EQ(f.s->confirmed_seq, 50);
+		CHECK_INT_EQ(f.s->queued_bytes, 0);
+		CHECK_INT_EQ(sink_sync(f.s), 0);
+		sink_close(f.s);
+		f.s = NULL;
 	} else {
 		CHECK(!"sink_open stdout");
 	}
 	CHECK(fcntl(STDOUT_FILENO, F_GETFD) >= 0); /* still open */
 	CHECK_INT_EQ(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
 	close(saved);
-	text = testing_read_file(path, &len);
-	CHECK(text != NULL);
-	if (text)
-		CHECK_MEM_EQ(text, len, st.data, st.len);
+	check_file_holds(f.path, 0, &f.st);
 out:
-	free(text);
-	stream_free(&st);
-	testing_remove_tree(dir);
+	file_fixture_teardown(&f);
 }
 
 /* ---- the stdout sink on a pipe ---- */
+
+struct pipe_fixture {
+	struct loop *loop;
+	struct pipe_out p; /* on stdout */
+	struct sink *s;	   /* the stdout sink on loop, or NULL */
+	struct stream st;  /* what was written to it */
+};
+
+/* A loop, the alarm, a pipe on stdout and a stdout sink on the loop; false
+ * (the failure checked) when a step failed. pipe_fixture_end undoes what was
+ * done either way. */
+static bool pipe_fixture_begin(struct pipe_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->p.saved = f->p.rd = -1;
+	f->loop = loop_new();
+	CHECK(f->loop != NULL);
+	if (!f->loop)
+		return false;
+	alarm(ALARM_SECONDS);
+	if (!pipe_out_begin(&f->p))
+		return false;
+	if (sink_open(&f->s, "stdout", f->loop) != 0 || !f->s) {
+		CHECK(!"sink_open stdout");
+		return false;
+	}
+	return true;
+}
+
+/* Closes the sink and the loop, gives stdout back and stops the alarm. */
+static void pipe_fixture_end(struct pipe_fixture *f)
+{
+	sink_close(f->s);
+	loop_free(f->loop);
+	pipe_out_end(&f->p);
+	stream_free(&f->st);
+	alarm(0);
+}
+
+/* Checks that every event up to seq is confirmed, nothing is queued, and the
+ * pipe gave exactly what was written. */
+static void check_all_delivered(const struct pipe_fixture *f, uint64_t seq)
+{
+	CHECK_INT_EQ(f->s->confirmed_seq, seq);
+	CHECK_INT_EQ(f->s->queued_bytes, 0);
+	CHECK_MEM_EQ(f->p.got, f->p.got_len, f->st.data, f->st.len);
+}
 
 /* A reader that does not read: the sink keeps taking events, queues what the
  * pipe cannot hold, and confirms only what went into the pipe. Reading some
@@ -521,74 +580,56 @@ out:
 TEST(test_stdout_pipe_slow_reader)
 {
 	static const size_t reads[] = {1, 4095, 10000, 65536 + 7, 3, 200000};
-	struct pipe_out p;
-	struct loop *loop = loop_new();
-	struct sink *s = NULL;
-	struct stream st = {0};
+	struct pipe_fixture f;
 	uint64_t seq = 100, last_confirmed = 0;
 	size_t target;
 	int flags;
 
-	CHECK(loop != NULL);
-	if (!loop)
-		return;
-	alarm(ALARM_SECONDS);
-	if (!pipe_out_begin(&p))
+	if (!pipe_fixture_begin(&f))
 		goto out;
-	if (sink_open(&s, "stdout", loop) != 0 || !s) {
-		CHECK(!"sink_open stdout");
-		goto out;
-	}
-	CHECK(s->ops == &sink_stdout_ops);
+	CHECK(f.s->ops == &sink_stdout_ops);
 	/* the sink does not make the shared stdout non-blocking */
 	flags = fcntl(STDOUT_FILENO, F_GETFL);
 	CHECK(flags >= 0 && !(flags & O_NONBLOCK));
 
-	target = p.cap * 8 > 1024 * 1024 ? p.cap * 8 : 1024 * 1024;
-	for (int i = 0; st.len < target; i++) {
+	target = f.p.cap * 8 > 1024 * 1024 ? f.p.cap * 8 : 1024 * 1024;
+	for (int i = 0; f.st.len < target; i++) {
 		seq += 3;
-		if (!write_event(s, &st, seq, 200 + (size_t)(i * 37) % 1800))
+		if (!write_event(f.s, &f.st, seq, 200 + (size_t)(i * 37) % 1800))
 			goto out;
-		CHECK(confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)));
-		CHECK(s->confirmed_seq >= last_confirmed);
-		last_confirmed = s->confirmed_seq;
+		CHECK(confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)));
+		CHECK(f.s->confirmed_seq >= last_confirmed);
+		last_confirmed = f.s->confirmed_seq;
 	}
-	CHECK_INT_EQ(sink_flush(s), 0); /* a full pipe is no error */
-	CHECK_INT_EQ(p.got_len, 0);
-	CHECK(pipe_out_pending(&p) <= p.cap);
-	CHECK_INT_EQ(s->queued_bytes, st.len - pipe_out_pending(&p));
-	CHECK(s->queued_bytes > p.cap);
-	CHECK(s->confirmed_seq < seq);
-	CHECK(confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)));
-	CHECK_INT_EQ(s->stats.events, st.n);
-	CHECK_INT_EQ(s->stats.errors, 0);
+	CHECK_INT_EQ(sink_flush(f.s), 0); /* a full pipe is no error */
+	CHECK_INT_EQ(f.p.got_len, 0);
+	CHECK(pipe_out_pending(&f.p) <= f.p.cap);
+	CHECK_INT_EQ(f.s->queued_bytes, f.st.len - pipe_out_pending(&f.p));
+	CHECK(f.s->queued_bytes > f.p.cap);
+	CHECK(f.s->confirmed_seq < seq);
+	CHECK(confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)));
+	CHECK_INT_EQ(f.s->stats.events, f.st.n);
+	CHECK_INT_EQ(f.s->stats.errors, 0);
 
 	/* partial reads, each followed by a flush */
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
-		pipe_out_read(&p, reads[i]);
-		CHECK_INT_EQ(sink_flush(s), 0);
-		CHECK_INT_EQ(s->queued_bytes + pipe_out_written(&p), st.len);
-		if (!confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)))
+		pipe_out_read(&f.p, reads[i]);
+		CHECK_INT_EQ(sink_flush(f.s), 0);
+		CHECK_INT_EQ(f.s->queued_bytes + pipe_out_written(&f.p), f.st.len);
+		if (!confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)))
 			CHECK(!"confirmed ahead of the bytes written");
-		CHECK(s->confirmed_seq >= last_confirmed);
-		last_confirmed = s->confirmed_seq;
+		CHECK(f.s->confirmed_seq >= last_confirmed);
+		last_confirmed = f.s->confirmed_seq;
 	}
-	CHECK(s->confirmed_seq < seq);
-	CHECK(s->confirmed_seq > 0); /* the pipe took some whole events */
+	CHECK(f.s->confirmed_seq < seq);
+	CHECK(f.s->confirmed_seq > 0); /* the pipe took some whole events */
 
 	/* the loop wakes the sink whenever the reader made room */
-	if (drain_through_loop(loop, s, &p, &st, 16384)) {
-		CHECK_INT_EQ(s->confirmed_seq, seq);
-		CHECK_INT_EQ(s->queued_bytes, 0);
-		CHECK_MEM_EQ(p.got, p.got_len, st.data, st.len);
-	}
-	CHECK_INT_EQ(s->stats.errors, 0);
+	if (drain_through_loop(f.loop, f.s, &f.p, &f.st, 16384))
+		check_all_delivered(&f, seq);
+	CHECK_INT_EQ(f.s->stats.errors, 0);
 out:
-	sink_close(s);
-	loop_free(loop);
-	pipe_out_end(&p);
-	stream_free(&st);
-	alarm(0);
+	pipe_fixture_end(&f);
 }
 
 /* Events larger than the pipe and the sink's buffer, between small ones,
@@ -596,41 +637,23 @@ out:
 TEST(test_stdout_pipe_large_events)
 {
 	static const size_t sizes[] = {100, 300 * 1024, 40, 1024 * 1024 + 3, 257 * 1024, 64};
-	struct pipe_out p;
-	struct loop *loop = loop_new();
-	struct sink *s = NULL;
-	struct stream st = {0};
+	struct pipe_fixture f;
 	uint64_t seq = 0;
 
-	CHECK(loop != NULL);
-	if (!loop)
-		return;
-	alarm(ALARM_SECONDS);
-	if (!pipe_out_begin(&p))
+	if (!pipe_fixture_begin(&f))
 		goto out;
-	if (sink_open(&s, "stdout", loop) != 0 || !s) {
-		CHECK(!"sink_open stdout");
-		goto out;
-	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		seq += 1 + i;
-		if (!write_event(s, &st, seq, sizes[i]))
+		if (!write_event(f.s, &f.st, seq, sizes[i]))
 			goto out;
-		CHECK(confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)));
+		CHECK(confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)));
 	}
-	CHECK_INT_EQ(sink_flush(s), 0);
-	CHECK(s->confirmed_seq < seq);
-	if (drain_through_loop(loop, s, &p, &st, 100000)) {
-		CHECK_INT_EQ(s->confirmed_seq, seq);
-		CHECK_INT_EQ(s->queued_bytes, 0);
-		CHECK_MEM_EQ(p.got, p.got_len, st.data, st.len);
-	}
+	CHECK_INT_EQ(sink_flush(f.s), 0);
+	CHECK(f.s->confirmed_seq < seq);
+	if (drain_through_loop(f.loop, f.s, &f.p, &f.st, 100000))
+		check_all_delivered(&f, seq);
 out:
-	sink_close(s);
-	loop_free(loop);
-	pipe_out_end(&p);
-	stream_free(&st);
-	alarm(0);
+	pipe_fixture_end(&f);
 }
 
 static uint64_t next_random(uint64_t *state)
@@ -644,62 +667,45 @@ static uint64_t next_random(uint64_t *state)
  * all written, never goes back, and in the end reaches the last event. */
 TEST(test_stdout_pipe_confirmed_never_ahead)
 {
-	struct pipe_out p;
-	struct loop *loop = loop_new();
-	struct sink *s = NULL;
-	struct stream st = {0};
+	struct pipe_fixture f;
 	uint64_t seq = 0, last_confirmed = 0, rnd = 42;
 	int steps = 0;
 
-	CHECK(loop != NULL);
-	if (!loop)
-		return;
-	alarm(ALARM_SECONDS);
-	if (!pipe_out_begin(&p))
+	if (!pipe_fixture_begin(&f))
 		goto out;
-	if (sink_open(&s, "stdout", loop) != 0 || !s) {
-		CHECK(!"sink_open stdout");
-		goto out;
-	}
 	for (int round = 0; round < 400; round++) {
 		int n = (int)(next_random(&rnd) % 8);
 		for (int i = 0; i < n; i++) {
 			size_t len = next_random(&rnd) % 8 == 0 ? 32 + next_random(&rnd) % 150000
 								: 32 + next_random(&rnd) % 3000;
 			seq += 1 + next_random(&rnd) % 5;
-			if (!write_event(s, &st, seq, len))
+			if (!write_event(f.s, &f.st, seq, len))
 				goto out;
 		}
-		pipe_out_read(&p, (size_t)(next_random(&rnd) % 90000));
-		CHECK_INT_EQ(sink_flush(s), 0);
+		pipe_out_read(&f.p, (size_t)(next_random(&rnd) % 90000));
+		CHECK_INT_EQ(sink_flush(f.s), 0);
 		steps++;
-		if (!confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)) ||
-		    s->confirmed_seq < last_confirmed) {
+		if (!confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)) ||
+		    f.s->confirmed_seq < last_confirmed) {
 			fprintf(stderr, "  at step %d\n", steps);
 			CHECK(!"confirmed_seq out of bounds");
 			goto out;
 		}
-		last_confirmed = s->confirmed_seq;
-		CHECK_INT_EQ(s->queued_bytes + pipe_out_written(&p), st.len);
+		last_confirmed = f.s->confirmed_seq;
+		CHECK_INT_EQ(f.s->queued_bytes + pipe_out_written(&f.p), f.st.len);
 	}
 	/* everything out, by reads and flushes alone */
-	while (p.got_len < st.len && steps < 1000000) {
-		pipe_out_read(&p, SIZE_MAX);
-		CHECK_INT_EQ(sink_flush(s), 0);
+	while (f.p.got_len < f.st.len && steps < 1000000) {
+		pipe_out_read(&f.p, SIZE_MAX);
+		CHECK_INT_EQ(sink_flush(f.s), 0);
 		steps++;
-		if (!confirmed_within(&st, s->confirmed_seq, pipe_out_written(&p)))
+		if (!confirmed_within(&f.st, f.s->confirmed_seq, pipe_out_written(&f.p)))
 			break;
 	}
-	CHECK_INT_EQ(p.got_len, st.len);
-	CHECK_INT_EQ(s->confirmed_seq, seq);
-	CHECK_INT_EQ(s->queued_bytes, 0);
-	CHECK_MEM_EQ(p.got, p.got_len, st.data, st.len);
+	CHECK_INT_EQ(f.p.got_len, f.st.len);
+	check_all_delivered(&f, seq);
 out:
-	sink_close(s);
-	loop_free(loop);
-	pipe_out_end(&p);
-	stream_free(&st);
-	alarm(0);
+	pipe_fixture_end(&f);
 }
 
 static void on_alarm(int sig)
