@@ -10,6 +10,7 @@
  */
 #include "checkpoint.h"
 
+#include "file.h"
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
@@ -177,61 +178,26 @@ static bool ckpt_load_entry(struct ckpt *c, const cJSON *it, int64_t now_ms)
 	return true;
 }
 
-/* Reads the whole file; NULL with errno set on failure. */
-static char *ckpt_read_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size > CKPT_MAX_BYTES) {
-		if (errno == 0 || st.st_size > CKPT_MAX_BYTES)
-			errno = EFBIG;
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto fail;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
-	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
-}
-
 static void ckpt_load(struct ckpt *c)
 {
 	size_t len = 0, bad = 0, n = 0;
-	char *text = ckpt_read_file(c->path, &len);
+	char *text = NULL;
+	int err = file_read_all(c->path, CKPT_MAX_BYTES, false, &text, &len);
 	const cJSON *files, *it;
 	cJSON *doc;
 	int64_t now = loop_now_ms();
 
-	if (text) {
+	if (!err) {
 		struct stat st;
 		if (stat(c->path, &st) == 0)
 			c->unseen_after_ns =
 			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	}
-	if (!text) {
-		if (errno != ENOENT) {
+	if (err) {
+		if (err != -ENOENT) {
 			c->stats.load_errors++;
 			log_error("checkpoint: read %s: %s; files are read from their start",
-				  c->path, strerror(errno));
+				  c->path, strerror(-err));
 		}
 		return;
 	}

@@ -2,14 +2,13 @@
  * (see runtime.h). */
 #include "runtime.h"
 
+#include "file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static void runtime_copy(char *dst, size_t cap, const char *src, size_t len)
 {
@@ -88,39 +87,6 @@ int runtime_parse_state(const char *json, size_t len, struct runtime_info *out)
 	return 0;
 }
 
-static int runtime_read(const char *path, char **buf_out, size_t *len_out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > RUNTIME_STATE_MAX) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*buf_out = buf;
-	*len_out = len;
-	return 0;
-}
-
 int runtime_lookup(const char *const *roots, size_t n_roots, const char *container_id,
 		   struct runtime_info *out)
 {
@@ -140,7 +106,7 @@ int runtime_lookup(const char *const *roots, size_t n_roots, const char *contain
 		if (snprintf(path, sizeof(path), "%s/%s/state.json", roots[i], container_id) >=
 		    (int)sizeof(path))
 			continue;
-		err = runtime_read(path, &buf, &len);
+		err = file_read_all(path, RUNTIME_STATE_MAX, true, &buf, &len);
 		if (err == -ENOENT || err == -ENOTDIR)
 			continue;
 		if (err)
