@@ -148,26 +148,7 @@ def main():
     if args.stall_s:
         print(json.dumps(run(args.stall_s)))
         return 0
-    tests = [test_stalled_output_holds_memory_at_cap]
-    passed = failed = skipped = 0
-    for fn in tests:
-        start = time.monotonic()
-        try:
-            note = fn()
-        except node.Skip as e:
-            skipped += 1
-            print(f"skip {fn.__name__}: {e}", flush=True)
-        except AssertionError as e:
-            failed += 1
-            print(f"FAIL {fn.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
-            for line in str(e).splitlines():
-                print(f"    {line}", flush=True)
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__} ({time.monotonic() - start:.1f} s): {note}", flush=True)
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
-
+    return node.run_tests([test_stalled_output_holds_memory_at_cap], need_node=False)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -318,7 +318,7 @@ def main():
     if args.kills or args.seed is not None:
         chaos(kills=args.kills or 20, containers=args.containers, seed=args.seed)
         return 0
-    return node.run_tests([test_sigkill_loses_nothing], need_glimpse=True)
+    return node.run_tests([test_sigkill_loses_nothing], need_node=False)
 
 
 if __name__ == "__main__":

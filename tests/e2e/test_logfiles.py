@@ -56,8 +56,7 @@ What is correct where the answer is a choice:
 
     python3 tests/e2e/test_logfiles.py        # GLIMPSE_BIN, default build/glimpse
 
-Not run through node.run_tests: that one requires runc, conmon and the joblet,
-which these tests do not use. The runner below prints the same lines.
+Only the glimpse binary is needed (no containers, no BPF).
 """
 
 import collections
@@ -71,7 +70,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -608,41 +606,5 @@ TESTS = [
 ]
 
 
-def run_tests(tests):
-    """node.run_tests' output ("ok   name", "FAIL name" and the reason
-    indented, "skip name: reason", last "N passed, N failed, N skipped")
-    with only this file's prerequisite: the glimpse binary."""
-    passed = failed = skipped = 0
-    blocked = None
-    if not os.access(node.GLIMPSE_BIN, os.X_OK):
-        blocked = f"glimpse is not built ({node.GLIMPSE_BIN} missing)"
-    for fn in tests:
-        name = fn.__name__
-        if blocked:
-            print(f"skip {name}: {blocked}", flush=True)
-            skipped += 1
-            continue
-        start = time.monotonic()
-        try:
-            note = fn()
-        except node.Skip as e:
-            print(f"skip {name}: {e}", flush=True)
-            skipped += 1
-        except KeyboardInterrupt:
-            raise
-        except BaseException as e:
-            failed += 1
-            print(f"FAIL {name} ({time.monotonic() - start:.1f} s)", flush=True)
-            detail = str(e) if isinstance(e, AssertionError) and str(e) else traceback.format_exc()
-            for line in detail.rstrip().splitlines():
-                print(f"    {line}", flush=True)
-        else:
-            passed += 1
-            extra = f": {note}" if note else ""
-            print(f"ok   {name} ({time.monotonic() - start:.1f} s){extra}", flush=True)
-    print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(run_tests(TESTS))
+    sys.exit(node.run_tests(TESTS, need_node=False))

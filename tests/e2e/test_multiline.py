@@ -204,26 +204,9 @@ def test_trace_held_across_sigkill():
 
 
 def main():
-    tests = [test_traces_joined_per_annotation, test_trace_held_across_sigkill]
-    passed = failed = skipped = 0
-    for fn in tests:
-        start = time.monotonic()
-        try:
-            note = fn()
-        except node.Skip as e:
-            skipped += 1
-            print(f"skip {fn.__name__}: {e}", flush=True)
-        except (AssertionError, node.HarnessError) as e:
-            failed += 1
-            print(f"FAIL {fn.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
-            for line in str(e).splitlines():
-                print(f"    {line}", flush=True)
-        else:
-            passed += 1
-            print(f"ok   {fn.__name__} ({time.monotonic() - start:.1f} s): {note}", flush=True)
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
-
+    # the SIGKILL test needs root for BPF and says so itself
+    return node.run_tests([test_traces_joined_per_annotation, test_trace_held_across_sigkill],
+                          need_node=False)
 
 if __name__ == "__main__":
     sys.exit(main())
