@@ -115,6 +115,7 @@ struct agent_file {
 	 * known); ml_held: where the lines it holds begin, per stream */
 	struct multiline *ml;
 	bool ml_checked, ml_emitted[2];
+	uint64_t ml_pods_gen; /* the pods cache when the annotation was looked for */
 	uint64_t ml_held[2];
 	struct agent_file *next_ml, **prev_ml;
 	uint64_t limit_lines, limit_bytes; /* rate limit tokens */
@@ -450,8 +451,11 @@ static void agent_log_event(void *ctx, enum cri_stream stream, int64_t time_ns, 
 	struct agent *a = af->a;
 	bool was;
 
-	if (!af->ml_checked)
+	/* the annotation is looked for once the pods cache has changed since */
+	if (!af->ml_checked && pods_generation(a->pods) != af->ml_pods_gen) {
+		af->ml_pods_gen = pods_generation(a->pods);
 		agent_ml_setup(a, af);
+	}
 	if (!af->ml || (int)stream < 0) {
 		agent_log_emit(af, stream, time_ns, msg, len, truncated);
 		return;

@@ -33,6 +33,7 @@ struct ckpt {
 	char *path, *tmp_path, *bad_path;
 	struct hmap *by_id; /* dev+ino -> entry */
 	struct ckpt_entry *head;
+	size_t n_orphans; /* entries waiting for a copy */
 	bool dirty;
 	bool failing;		 /* the last save failed */
 	int64_t unseen_after_ns; /* until ckpt_startup_done: the loaded file's mtime */
@@ -85,6 +86,8 @@ static void ckpt_unlink_entry(struct ckpt *c, struct ckpt_entry *e)
 
 	if (hmap_get(c->by_id, &k, sizeof(k)) == e)
 		hmap_del(c->by_id, &k, sizeof(k));
+	if (e->orphan)
+		c->n_orphans--;
 	for (struct ckpt_entry **pos = &c->head; *pos; pos = &(*pos)->next) {
 		if (*pos == e) {
 			*pos = e->next;
@@ -166,6 +169,7 @@ static bool ckpt_load_entry(struct ckpt *c, const cJSON *it, int64_t now_ms)
 		if (hmap_get(c->by_id, &k, sizeof(k)) == e)
 			hmap_del(c->by_id, &k, sizeof(k));
 		e->orphan = true;
+		c->n_orphans++;
 	}
 	e->fp = fp;
 	e->fp_len = (uint32_t)fp_len->valuedouble;
@@ -291,6 +295,7 @@ static void ckpt_orphan(struct ckpt *c, struct ckpt_entry *e, uint64_t resume)
 	if (hmap_get(c->by_id, &k, sizeof(k)) == e)
 		hmap_del(c->by_id, &k, sizeof(k));
 	e->orphan = true;
+	c->n_orphans++;
 	e->dev = e->ino = 0;
 	e->claimed = false;
 	e->released = false;
@@ -380,13 +385,11 @@ bool ckpt_wants(struct ckpt *c, const char *path, const struct stat *st)
 	struct ckpt_entry *e = hmap_get(c->by_id, &k, sizeof(k));
 	uint64_t from, fp;
 	uint32_t len;
-	bool any = false, same;
+	bool any = c->n_orphans > 0, same;
 	int fd;
 
 	if (e && e->claimed)
 		return false;
-	for (struct ckpt_entry *o = c->head; o && !any; o = o->next)
-		any = o->orphan;
 	if (!e && !any)
 		goto unseen;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -420,6 +423,7 @@ copy:
 	/* the copy takes over the orphan's identity: the claim finds it, and
 	 * later scans know it by its inode */
 	e->orphan = false;
+	c->n_orphans--;
 	e->dev = k.dev;
 	e->ino = k.ino;
 	if (hmap_put(c->by_id, &k, sizeof(k), e) != 0) {
