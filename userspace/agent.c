@@ -15,6 +15,7 @@
  */
 #include "agent.h"
 
+#include "applogs.h"
 #include "cgroup_path.h"
 #include "checkpoint.h"
 #include "config.h"
@@ -54,6 +55,7 @@
 #define AGENT_LIMIT_WARN_MS	  10000
 #define AGENT_MULTILINE_TICK_MS	  100
 #define AGENT_MULTILINE_KEY	  "glimpse.io/multiline"
+#define AGENT_APPLOGS_RETRY_MS	  1000
 
 struct agent_counters {
 	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
@@ -74,6 +76,10 @@ struct agent {
 	struct lifecycle *lc;
 	struct containers *containers;
 	struct tail *tail;
+	struct applogs *applogs; /* NULL with --exit-on-eof */
+	uint64_t applogs_pods_gen, applogs_containers_gen;
+	bool applogs_dirty;	  /* a container started or exited */
+	int64_t applogs_retry_ms; /* a dir to look for again then; 0: none */
 	struct kubelet *kubelet;
 	struct pods *pods;
 	struct sink *sink;
@@ -329,7 +335,8 @@ static bool agent_file_meta(struct agent *a, struct agent_file *af)
 	 * follows the line's own members */
 	jbuf_reset(&af->meta);
 	jbuf_puts(&af->meta, "{");
-	jbuf_member_str(&af->meta, "log.file.path", f->path);
+	jbuf_member_str(&af->meta, "log.file.path",
+			f->container_path ? f->container_path : f->path);
 	af->meta_split = af->meta.len;
 	af->meta_pod = agent_enrich(a, &af->meta, f->pod_uid, f->namespace_name, f->pod_name,
 				    f->container_name, af->meta_c);
@@ -368,7 +375,7 @@ static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, c
 	jbuf_append(&a->ev, when, JSON_TIME_LEN);
 	jbuf_append(&a->ev, kind, sizeof(kind) - 1);
 	a->n.invalid_utf8_bytes += jbuf_string(&a->ev, msg, len);
-	if ((int)stream >= 0) {
+	if ((int)stream >= 0 && f->format != TAIL_FORMAT_PLAIN) {
 		if (stream == CRI_STDERR)
 			jbuf_append(&a->ev, err, sizeof(err) - 1);
 		else
@@ -382,7 +389,8 @@ static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, c
 		if (!af->meta_pod)
 			a->n.events_without_pod++;
 	} else {
-		jbuf_member_str(&a->ev, "log.file.path", f->path);
+		jbuf_member_str(&a->ev, "log.file.path",
+				f->container_path ? f->container_path : f->path);
 		if (truncated)
 			jbuf_append(&a->ev, split, sizeof(split) - 1);
 		if (!agent_enrich(a, &a->ev, f->pod_uid, f->namespace_name, f->pod_name,
@@ -475,6 +483,16 @@ static void agent_raw_line(struct agent_file *af, const char *data, size_t len)
 	agent_log_event(af, (enum cri_stream) - 1, agent_realtime_ns(), data, len, false);
 }
 
+/* A line of an in-container file: the message as it is, timed when read.
+ * It takes the place of stdout for multiline joining, but its events name
+ * no stream. */
+static void agent_plain_line(struct agent_file *af, const char *data, size_t len, unsigned flags)
+{
+	af->msg_start = af->f->line_start;
+	agent_log_event(af, CRI_STDOUT, agent_realtime_ns(), data, len,
+			(flags & (TAIL_PIECE_MORE | TAIL_PIECE_CONT)) != 0);
+}
+
 /* Feeds the joiner, remembering where the first line it holds began. */
 static void agent_join(struct agent_file *af, enum cri_stream stream, int64_t time_ns,
 		       const char *msg, size_t len, bool partial)
@@ -535,7 +553,9 @@ static void agent_file_line(void *ctx, struct tail_file *f, const char *data, si
 
 	if (!af)
 		return;
-	if (flags & TAIL_PIECE_CONT) {
+	if (f->format == TAIL_FORMAT_PLAIN) {
+		agent_plain_line(af, data, len, flags);
+	} else if (flags & TAIL_PIECE_CONT) {
 		/* the rest of a raw line longer than the limit */
 		bool more = flags & TAIL_PIECE_MORE;
 		if (af->piece_cri)
@@ -898,6 +918,7 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 		c->init_tgid = e->tgid;
 		if (!c->sandbox)
 			agent_container_event(a, c, "start", (int64_t)e->h.ts_ns, e, false);
+		a->applogs_dirty = true; /* its own files can be reached now */
 		break;
 	case LC_EXIT:
 		if (!c->started || c->exited || e->tgid != c->init_tgid)
@@ -905,6 +926,9 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 		c->exited = true;
 		if (!c->sandbox)
 			agent_container_event(a, c, "exit", (int64_t)e->h.ts_ns, e, true);
+		a->applogs_dirty = true;
+		if (c->name)
+			tail_container_finished(a->tail, c->pod_uid, c->name);
 		break;
 	default:
 		break;
@@ -989,9 +1013,33 @@ static void agent_signal(struct loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Keeps the dirs of in-container files in step with the pods and containers. */
+static void agent_sync_applogs(struct agent *a)
+{
+	uint64_t pods_gen = pods_generation(a->pods);
+	uint64_t containers_gen = containers_generation(a->containers);
+	int64_t now;
+
+	if (!a->applogs)
+		return;
+	now = loop_now_ms();
+	if (!a->applogs_dirty && pods_gen == a->applogs_pods_gen &&
+	    containers_gen == a->applogs_containers_gen &&
+	    (!a->applogs_retry_ms || now < a->applogs_retry_ms))
+		return;
+	a->applogs_dirty = false;
+	a->applogs_pods_gen = pods_gen;
+	a->applogs_containers_gen = containers_gen;
+	a->applogs_retry_ms = applogs_sync(a->applogs, a->pods, a->containers, a->tail)
+				  ? now + AGENT_APPLOGS_RETRY_MS
+				  : 0;
+}
+
 static void agent_idle(struct loop *loop, void *arg)
 {
 	struct agent *a = arg;
+
+	agent_sync_applogs(a);
 
 	if (sink_flush(a->sink) != 0)
 		a->n.sink_errors++;
@@ -1066,10 +1114,13 @@ static void agent_log_summary(struct agent *a)
 	struct tail_stats ts;
 	struct lifecycle_stats ls = {0};
 	struct ckpt_stats cs = {0};
+	struct applogs_stats as = {0};
 	char fields[2048];
 	int n;
 
 	tail_get_stats(a->tail, &ts);
+	if (a->applogs)
+		applogs_get_stats(a->applogs, &as);
 	if (a->lc)
 		lifecycle_get_stats(a->lc, &ls);
 	if (a->ckpt)
@@ -1093,14 +1144,19 @@ static void agent_log_summary(struct agent *a)
 		    ",\"files_resumed\":%llu,\"files_restarted\":%llu,\"copies_followed\":%llu,"
 		    "\"positions_saved\":%llu,\"position_save_errors\":%llu,"
 		    "\"rate_limited\":%llu,\"reading_paused\":%llu,\"truncations\":%llu,"
-		    "\"deleted_closed_unread\":%llu,\"deleted_unread_bytes\":%llu",
+		    "\"deleted_closed_unread\":%llu,\"deleted_unread_bytes\":%llu,"
+		    "\"file_dirs_watched\":%llu,\"file_dir_errors\":%llu,\"symlinks_skipped\":%llu,"
+		    "\"file_globs_invalid\":%llu,\"proc_root_refused\":%llu",
 		    (unsigned long long)cs.resumed,
 		    (unsigned long long)cs.restarted_identity + cs.restarted_shrunk,
 		    (unsigned long long)cs.copies_followed, (unsigned long long)cs.saves,
 		    (unsigned long long)cs.save_errors, (unsigned long long)a->n.rate_limited,
 		    (unsigned long long)a->n.paused, (unsigned long long)ts.truncations,
 		    (unsigned long long)ts.deleted_closed_unread,
-		    (unsigned long long)ts.deleted_unread_bytes);
+		    (unsigned long long)ts.deleted_unread_bytes,
+		    (unsigned long long)ts.dirs_watched, (unsigned long long)ts.dir_errors,
+		    (unsigned long long)ts.symlinks_skipped, (unsigned long long)as.invalid,
+		    (unsigned long long)as.proc_root_refused);
 	log_fields(LOG_INFO, fields, "stopped");
 }
 
@@ -1215,6 +1271,11 @@ static int agent_start(struct agent *a)
 	a->ml_timer = loop_timer_add(a->loop, AGENT_MULTILINE_TICK_MS, agent_ml_tick, a);
 	/* one pass over the files found: no containers to watch */
 	if (!cfg->exit_on_eof) {
+		a->applogs = applogs_new(cfg->kubelet_root_dir);
+		if (!a->applogs) {
+			log_error("start: out of memory");
+			return -1;
+		}
 		err = lifecycle_open(&a->lc, a->loop, &lcb, a);
 		if (err)
 			return -1;
@@ -1241,6 +1302,7 @@ static void agent_stop(struct agent *a)
 	if (a->tail)
 		agent_log_summary(a);
 	tail_close(a->tail);
+	applogs_free(a->applogs);
 	lifecycle_close(a->lc);
 	kubelet_free(a->kubelet);
 	if (a->sink) {

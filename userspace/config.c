@@ -39,6 +39,10 @@ struct config_setting {
 static const struct config_setting config_settings[] = {
     {"pods_log_dir", CT_STRING, OFF(pods_log_dir), 0, 0, 0,
      "CRI log files, <dir>/<ns>_<pod>_<uid>/<container>/<n>.log"},
+    {"kubelet_root_dir", CT_STRING, OFF(kubelet_root_dir), 0, 0, 0,
+     "the kubelet's root dir: emptyDir volumes named by glimpse.io/logs are under it"},
+    {"docker_root", CT_STRING, OFF(docker_root), 0, 0, 0,
+     "dockerd's root: <dir>/containers/<id>/<id>-json.log are read (\"\" for none)"},
     {"kubelet_url", CT_STRING, OFF(kubelet_url), 0, 0, 0,
      "kubelet base URL; GET <url>/pods gives pod metadata"},
     {"kubelet_token_file", CT_STRING, OFF(kubelet_token_file), 0, 0, 0,
@@ -107,6 +111,8 @@ void config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->pods_log_dir = strdup("/var/log/pods");
+	cfg->kubelet_root_dir = strdup("/var/lib/kubelet");
+	cfg->docker_root = strdup("/var/lib/docker");
 	cfg->kubelet_url = strdup("https://127.0.0.1:10250");
 	cfg->kubelet_token_file = strdup("/var/run/secrets/kubernetes.io/serviceaccount/token");
 	cfg->kubelet_ca_file = strdup("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
@@ -150,9 +156,12 @@ static const char *config_check_string(const struct config_setting *s, const cha
 	if (strcmp(s->name, "output") == 0)
 		return sink_check_spec(v);
 	if ((strcmp(s->name, "pods_log_dir") == 0 || strcmp(s->name, "state_dir") == 0 ||
-	     strcmp(s->name, "node_name") == 0) &&
+	     strcmp(s->name, "node_name") == 0 || strcmp(s->name, "kubelet_root_dir") == 0) &&
 	    !*v)
 		return "must not be empty";
+	if ((strcmp(s->name, "kubelet_root_dir") == 0 || strcmp(s->name, "docker_root") == 0) &&
+	    *v && *v != '/')
+		return "must be an absolute path";
 	if (strlen(v) >= PATH_MAX)
 		return "too long";
 	return NULL;

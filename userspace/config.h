@@ -12,6 +12,8 @@
 
 struct config {
 	char *pods_log_dir;
+	char *kubelet_root_dir;
+	char *docker_root; /* "" when docker's json-file logs are not read */
 	char *kubelet_url;
 	char *kubelet_token_file;
 	char *kubelet_ca_file;

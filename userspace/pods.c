@@ -938,6 +938,31 @@ size_t pods_count(const struct pods *pods)
 	return pods ? hmap_count(pods->map) : 0;
 }
 
+struct pods_each {
+	bool (*fn)(const struct pod *pod, void *ctx);
+	void *ctx;
+	bool stop;
+};
+
+static bool pods_each_visit(const void *key, size_t key_len, void *value, void *ctx)
+{
+	struct pods_each *x = ctx;
+
+	(void)key;
+	(void)key_len;
+	if (!x->stop)
+		x->stop = x->fn(value, x->ctx);
+	return false;
+}
+
+void pods_foreach(const struct pods *pods, bool (*fn)(const struct pod *pod, void *ctx), void *ctx)
+{
+	struct pods_each x = {fn, ctx, false};
+
+	if (pods)
+		hmap_foreach(pods->map, pods_each_visit, &x);
+}
+
 uint64_t pods_generation(const struct pods *pods)
 {
 	return pods ? pods->generation : 0;

@@ -120,6 +120,10 @@ size_t pods_count(const struct pods *pods);
  * generation is the same. */
 uint64_t pods_generation(const struct pods *pods);
 
+/* Calls fn for every cached pod, in no particular order, until it returns
+ * true. fn must not change the cache. */
+void pods_foreach(const struct pods *pods, bool (*fn)(const struct pod *pod, void *ctx), void *ctx);
+
 /* The container of that name (any kind), or NULL. */
 const struct pod_container *pod_container_by_name(const struct pod *pod, const char *name);
 /* The container whose current or last id is id (no runtime prefix), or NULL. */

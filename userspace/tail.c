@@ -1,7 +1,9 @@
 /* tail.c: see tail.h.
  *
- * Watches are nodes of three kinds (the pods dir, a pod dir, a container dir)
- * found by inotify watch descriptor. Files are found by path. A file with
+ * Watches are nodes of four kinds (the pods dir, a pod dir, a container dir,
+ * a dir of in-container files) found by inotify watch descriptor. Files are
+ * found by path, and by device and inode so that a file is never open twice
+ * (a renamed in-container file keeps its reader under its new name). A file with
  * bytes to read sits on the pending list; an eventfd keeps the loop awake
  * while that list is not empty, and each file reads at most read_budget bytes
  * per turn so one busy file cannot starve the rest.
@@ -15,7 +17,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +27,20 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define TAIL_READ_CHUNK	 65536
-#define TAIL_HEADER_ROOM 64 /* a CRI line's time, stream and tag before the message */
-#define TAIL_TICK_MS	 250
-#define TAIL_HEAD	 64 /* first bytes kept to notice a file truncated and written again */
+#define TAIL_READ_CHUNK	  65536
+#define TAIL_HEADER_ROOM  64 /* a CRI line's time, stream and tag before the message */
+#define TAIL_TICK_MS	  250
+#define TAIL_HEAD	  64   /* first bytes kept to notice a file truncated and written again */
+#define TAIL_DIR_RETRY_MS 1000 /* a dir of in-container files not there yet is looked for again */
+#define TAIL_FILE_MASK	  (IN_MODIFY | IN_DELETE | IN_MOVED_FROM)
 
-enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER };
+enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER, TAIL_WATCH_APP };
+
+struct tail_sub;
 
 struct tail_watch {
 	enum tail_watch_kind kind;
@@ -42,6 +51,20 @@ struct tail_watch {
 	char pod_name[TAIL_NAME_MAX + 1];
 	char pod_uid[TAIL_NAME_MAX + 1];
 	char container_name[TAIL_NAME_MAX + 1];
+	/* dirs of in-container files: the dir, and who asked for which names */
+	int dirfd;
+	struct tail_sub *subs;
+};
+
+/* A directory added with tail_add_dir. */
+struct tail_sub {
+	char *key, *root_path, *rel, *container_dir, *pattern;
+	int root_fd;
+	bool in_root;
+	bool warned;	       /* the dir could not be opened for a reason other than absence */
+	struct tail_watch ids; /* only the names */
+	struct tail_watch *w;  /* its dir's watch; NULL until the dir is there */
+	struct tail_sub *next_in_watch;
 };
 
 struct tail_fstate {
@@ -61,6 +84,11 @@ struct tail_fstate {
 	char head[TAIL_HEAD];	 /* the file's first bytes, as last seen */
 	size_t head_len;
 	bool draining; /* on the draining list: its name went to a newer file */
+	bool finished; /* its container exited: read before the others */
+	dev_t dev;
+	ino_t ino;
+	struct tail_sub *sub; /* a file of an added dir, while the dir is watched */
+	char *container_path;
 	struct tail_fstate *next_pending;
 	struct tail_fstate *next_draining;
 };
@@ -73,10 +101,13 @@ struct tail {
 	int ifd, kick_fd;
 	bool kicked;
 	bool root_ok;
-	bool root_warned;	      /* the pods dir's absence was reported */
-	struct hmap *watches;	      /* wd -> tail_watch */
-	struct hmap *watch_paths;     /* dir path -> tail_watch */
-	struct hmap *files;	      /* path -> tail_fstate */
+	bool root_warned;	  /* the pods dir's absence was reported */
+	struct hmap *watches;	  /* wd -> tail_watch */
+	struct hmap *watch_paths; /* dir path -> tail_watch */
+	struct hmap *files;	  /* path -> tail_fstate */
+	struct hmap *inodes;	  /* device and inode -> tail_fstate */
+	struct hmap *subs;	  /* key -> tail_sub */
+	int64_t next_dir_try_ms;
 	struct tail_fstate *draining; /* renamed or deleted files whose name is taken again */
 	struct tail_fstate *pending_head, *pending_tail;
 	struct loop_timer *tick;
@@ -85,8 +116,15 @@ struct tail {
 	struct tail_stats stats;
 };
 
+struct tail_ino {
+	uint64_t dev, ino;
+};
+
 static void tail_rescan(struct tail *t);
 static bool tail_same_head(struct tail_fstate *f, off_t size);
+static void tail_mark_file_unlinked(struct tail *t, struct tail_fstate *f);
+static bool tail_rescan_app_visit(const void *key, size_t key_len, void *value, void *arg);
+static bool tail_retry_visit(const void *key, size_t key_len, void *value, void *arg);
 
 static void tail_kick(struct tail *t)
 {
@@ -107,8 +145,9 @@ static void tail_make_pending(struct tail *t, struct tail_fstate *f)
 	f->next_pending = NULL;
 	if (!t->pending_head) {
 		t->pending_head = t->pending_tail = f;
-	} else if (f->unlinked) {
-		/* a file without a name is read first: its bytes have no other home */
+	} else if (f->unlinked || f->finished) {
+		/* a file without a name is read first: its bytes have no other home;
+		 * so is a finished container's, whose reader can then be closed */
 		f->next_pending = t->pending_head;
 		t->pending_head = f;
 	} else {
@@ -170,7 +209,7 @@ static struct tail_watch *tail_add_watch(struct tail *t, const char *path,
 	if (w)
 		return w;
 	if (kind == TAIL_WATCH_CONTAINER)
-		mask |= IN_MODIFY | IN_DELETE | IN_MOVED_FROM;
+		mask |= TAIL_FILE_MASK;
 	wd = inotify_add_watch(t->ifd, path, mask);
 	if (wd < 0) {
 		if (errno != ENOENT)
@@ -201,18 +240,61 @@ static struct tail_watch *tail_add_watch(struct tail *t, const char *path,
 	return w;
 }
 
-static void tail_drop_watch(struct tail *t, int wd)
-{
-	struct tail_watch *w = hmap_del(t->watches, &wd, sizeof(wd));
+struct tail_file_visit {
+	struct tail *t;
+	const struct tail_sub *sub;  /* files of this sub */
+	const struct tail_watch *w;  /* or of any sub of this watch */
+	const char *uid, *container; /* or of this container */
+};
 
-	if (!w)
-		return;
+static bool tail_visit_match(const struct tail_file_visit *x, const struct tail_fstate *f)
+{
+	if (x->sub)
+		return f->sub == x->sub;
+	if (x->w)
+		return f->sub && f->sub->w == x->w;
+	return strcmp(f->pub.pod_uid, x->uid) == 0 &&
+	       strcmp(f->pub.container_name, x->container) == 0;
+}
+
+/* Calls fn for every open file (named or draining) that x matches. */
+static void tail_for_files(struct tail_file_visit *x,
+			   void (*fn)(struct tail_file_visit *x, struct tail_fstate *f));
+
+/* A file of a dir no longer watched: read to its end, then closed. */
+static void tail_retire_file(struct tail_file_visit *x, struct tail_fstate *f)
+{
+	f->sub = NULL;
+	tail_mark_file_unlinked(x->t, f);
+}
+
+/* Forgets watch w (its inotify watch is gone or to be removed). The subs of
+ * a dir of in-container files look for their dir again later; its files are
+ * drained and closed. */
+static void tail_forget_watch(struct tail *t, struct tail_watch *w)
+{
 	if (hmap_get(t->watch_paths, w->path, strlen(w->path)) == w)
 		hmap_del(t->watch_paths, w->path, strlen(w->path));
 	if (w->kind == TAIL_WATCH_ROOT)
 		t->root_ok = false;
+	if (w->kind == TAIL_WATCH_APP) {
+		struct tail_file_visit x = {.t = t, .w = w};
+		tail_for_files(&x, tail_retire_file);
+		for (struct tail_sub *s = w->subs; s; s = s->next_in_watch)
+			s->w = NULL;
+		close(w->dirfd);
+		t->stats.dirs_watched--;
+	}
 	free(w->path);
 	free(w);
+}
+
+static void tail_drop_watch(struct tail *t, int wd)
+{
+	struct tail_watch *w = hmap_del(t->watches, &wd, sizeof(wd));
+
+	if (w)
+		tail_forget_watch(t, w);
 }
 
 static int64_t tail_birth_ns(int fd, bool *known)
@@ -229,21 +311,121 @@ static int64_t tail_birth_ns(int fd, bool *known)
 	       ((int64_t)stx.stx_btime.tv_sec * 1000000000 + stx.stx_btime.tv_nsec);
 }
 
-/* Opens path (n bytes) of container dir cdir. rotated: a file under a
- * rotated name, held like a deleted one until drained. */
-static void tail_open_path(struct tail *t, const struct tail_watch *cdir, const char *path, int n,
-			   int restart, bool rotated)
+/* Moves a file off its name, to the draining list (a new file has the name). */
+static void tail_to_draining(struct tail *t, struct tail_fstate *f)
+{
+	if (f->draining)
+		return;
+	if (hmap_get(t->files, f->path, strlen(f->path)) == f)
+		hmap_del(t->files, f->path, strlen(f->path));
+	f->draining = true;
+	f->next_draining = t->draining;
+	t->draining = f;
+}
+
+static void tail_off_draining(struct tail *t, struct tail_fstate *f)
+{
+	struct tail_fstate **pos = &t->draining;
+
+	while (*pos && *pos != f)
+		pos = &(*pos)->next_draining;
+	if (*pos)
+		*pos = f->next_draining;
+	f->draining = false;
+}
+
+/* "<dir>/<name>", or "/<name>" when dir is "/"; NULL without memory. */
+static char *tail_join(const char *dir, const char *name)
+{
+	size_t d = strlen(dir), n = strlen(name);
+	char *p;
+
+	if (d && dir[d - 1] == '/')
+		d--;
+	p = malloc(d + n + 2);
+	if (!p)
+		return NULL;
+	memcpy(p, dir, d);
+	p[d] = '/';
+	memcpy(p + d + 1, name, n + 1);
+	return p;
+}
+
+/* An in-container file renamed within its dir, to a name still read: its
+ * reader goes on under the new name. Returns false without memory. */
+static bool tail_relink(struct tail *t, struct tail_fstate *f, const char *path, size_t n,
+			struct tail_sub *sub, const char *name)
+{
+	char *p = strdup(path), *cp = tail_join(sub->container_dir, name);
+	struct tail_fstate *old = hmap_get(t->files, path, n);
+
+	if (!p || !cp) {
+		free(p);
+		free(cp);
+		return false;
+	}
+	if (old && old != f)
+		tail_to_draining(t, old);
+	if (f->draining)
+		tail_off_draining(t, f);
+	else if (hmap_get(t->files, f->path, strlen(f->path)) == f)
+		hmap_del(t->files, f->path, strlen(f->path));
+	if (hmap_put(t->files, p, n, f) != 0) {
+		/* keep it draining under its old name */
+		tail_to_draining(t, f);
+		free(p);
+		free(cp);
+		return false;
+	}
+	log_debug("tail: %s is now %s", f->path, p);
+	free(f->path);
+	free(f->container_path);
+	f->path = p;
+	f->container_path = cp;
+	f->pub.path = p;
+	f->pub.container_path = cp;
+	f->sub = sub;
+	if (f->unlinked)
+		t->stats.files_deleted_open--;
+	f->unlinked = false;
+	return true;
+}
+
+/* Opens path (n bytes) of dir w: by path in a container dir, else name in
+ * w's dirfd for sub. rotated: a file under a rotated name, held like a
+ * deleted one until drained. */
+static void tail_open_path(struct tail *t, const struct tail_watch *w, const char *path, int n,
+			   int restart, bool rotated, struct tail_sub *sub, const char *name)
 {
 	struct tail_fstate *f = hmap_get(t->files, path, (size_t)n);
+	struct tail_ino ino;
 	struct stat st;
 	int fd;
 
 	if (f && !f->unlinked)
 		return;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (sub) {
+		/* never a device or a fifo the container planted, nor a symlink */
+		if (fstatat(w->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			return;
+		if (S_ISLNK(st.st_mode)) {
+			t->stats.symlinks_skipped++;
+			log_debug("tail: %s is a symlink; not read", path);
+			return;
+		}
+		if (!S_ISREG(st.st_mode))
+			return;
+		fd = openat(w->dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	} else {
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd < 0 && errno == ENOENT)
 			return;
+		if (fd < 0 && errno == ELOOP && sub) {
+			t->stats.symlinks_skipped++;
+			return;
+		}
 		t->stats.open_errors++;
 		log_warn("tail: open %s: %s", path,
 			 fd < 0 ? strerror(errno) : "not a regular file");
@@ -251,31 +433,50 @@ static void tail_open_path(struct tail *t, const struct tail_watch *cdir, const 
 			close(fd);
 		return;
 	}
-	if (f) {
-		/* a new file under the name of one still draining: keep both */
-		hmap_del(t->files, path, (size_t)n);
-		f->draining = true;
-		f->next_draining = t->draining;
-		t->draining = f;
+	ino = (struct tail_ino){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+	struct tail_fstate *same = hmap_get(t->inodes, &ino, sizeof(ino));
+	if (same) {
+		/* open already, under another name */
+		close(fd);
+		if (sub && same->unlinked && same->container_path &&
+		    !tail_relink(t, same, path, (size_t)n, sub, name))
+			log_error("tail: %s: out of memory", path);
+		return;
 	}
+	if (f)
+		tail_to_draining(
+		    t, f); /* a new file under the name of one still draining: keep both */
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->path = strdup(path)) || hmap_put(t->files, f->path, (size_t)n, f) != 0) {
-		if (f)
+	if (!f || !(f->path = strdup(path)) ||
+	    (sub && !(f->container_path = tail_join(sub->container_dir, name))) ||
+	    hmap_put(t->files, f->path, (size_t)n, f) != 0) {
+		if (f) {
+			free(f->container_path);
 			free(f->path);
+		}
 		free(f);
 		close(fd);
 		t->stats.open_errors++;
 		log_error("tail: open %s: out of memory", path);
 		return;
 	}
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	if (hmap_put(t->inodes, &ino, sizeof(ino), f) != 0)
+		log_warn("tail: %s: out of memory; a second name of it would be read again", path);
 	f->fd = fd;
+	f->sub = sub;
 	f->pub.fd = fd;
 	f->pub.path = f->path;
+	f->pub.container_path = f->container_path;
+	f->pub.format = sub ? TAIL_FORMAT_PLAIN : TAIL_FORMAT_CRI;
 	f->pub.rotated = rotated;
-	memcpy(f->pub.namespace_name, cdir->namespace_name, sizeof(f->pub.namespace_name));
-	memcpy(f->pub.pod_name, cdir->pod_name, sizeof(f->pub.pod_name));
-	memcpy(f->pub.pod_uid, cdir->pod_uid, sizeof(f->pub.pod_uid));
-	memcpy(f->pub.container_name, cdir->container_name, sizeof(f->pub.container_name));
+	if (sub)
+		w = &sub->ids;
+	memcpy(f->pub.namespace_name, w->namespace_name, sizeof(f->pub.namespace_name));
+	memcpy(f->pub.pod_name, w->pod_name, sizeof(f->pub.pod_name));
+	memcpy(f->pub.pod_uid, w->pod_uid, sizeof(f->pub.pod_uid));
+	memcpy(f->pub.container_name, w->container_name, sizeof(f->pub.container_name));
 	f->pub.restart = restart;
 	f->pub.open_ns = loop_now_ns();
 	f->pub.create_to_open_ns = tail_birth_ns(fd, &f->pub.create_known);
@@ -310,7 +511,7 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 		return;
 	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
 	if (n > 0 && (size_t)n < sizeof(path))
-		tail_open_path(t, cdir, path, n, restart, false);
+		tail_open_path(t, cdir, path, n, restart, false, NULL, NULL);
 }
 
 /* "<restart>.log.<suffix>", not compressed: the kubelet's rotated name. */
@@ -340,7 +541,7 @@ static void tail_consider_rotated(struct tail *t, const struct tail_watch *cdir,
 	if (n <= 0 || (size_t)n >= sizeof(path) || hmap_get(t->files, path, (size_t)n) ||
 	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !t->cb.wanted(t->ctx, path, &st))
 		return;
-	tail_open_path(t, cdir, path, n, restart, true);
+	tail_open_path(t, cdir, path, n, restart, true, NULL, NULL);
 }
 
 static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
@@ -398,6 +599,20 @@ static void tail_add_pod_dir(struct tail *t, const char *name)
 	closedir(d);
 }
 
+/* Closes f's descriptor and frees it (off every list but the inode map). */
+static void tail_free_fstate(struct tail *t, struct tail_fstate *f)
+{
+	struct tail_ino ino = {(uint64_t)f->dev, (uint64_t)f->ino};
+
+	if (hmap_get(t->inodes, &ino, sizeof(ino)) == f)
+		hmap_del(t->inodes, &ino, sizeof(ino));
+	close(f->fd);
+	free(f->carry);
+	free(f->container_path);
+	free(f->path);
+	free(f);
+}
+
 /* Closes a file. drained: it was read to its end, so an unterminated last
  * line is handed over first. */
 static void tail_close_file(struct tail *t, struct tail_fstate *f, bool drained)
@@ -413,24 +628,16 @@ static void tail_close_file(struct tail *t, struct tail_fstate *f, bool drained)
 		f->carry_len = 0;
 	}
 	t->cb.closed(t->ctx, &f->pub, drained, gone);
-	if (f->draining) {
-		struct tail_fstate **pos = &t->draining;
-		while (*pos && *pos != f)
-			pos = &(*pos)->next_draining;
-		if (*pos)
-			*pos = f->next_draining;
-	} else if (hmap_get(t->files, f->path, strlen(f->path)) == f) {
+	if (f->draining)
+		tail_off_draining(t, f);
+	else if (hmap_get(t->files, f->path, strlen(f->path)) == f)
 		hmap_del(t->files, f->path, strlen(f->path));
-	}
-	close(f->fd);
 	t->stats.files_closed++;
 	t->stats.files_open--;
 	if (f->unlinked)
 		t->stats.files_deleted_open--;
 	log_debug("tail: closed %s", f->path);
-	free(f->carry);
-	free(f->path);
-	free(f);
+	tail_free_fstate(t, f);
 }
 
 static bool tail_carry(struct tail_fstate *f, const char *data, size_t len)
@@ -684,16 +891,9 @@ static void tail_close_oldest_unlinked(struct tail *t)
 	tail_close_file(t, x.f, false);
 }
 
-static void tail_mark_unlinked(struct tail *t, const char *dir, const char *name)
+static void tail_mark_file_unlinked(struct tail *t, struct tail_fstate *f)
 {
-	char path[PATH_MAX];
-	struct tail_fstate *f;
-	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return;
-	f = hmap_get(t->files, path, (size_t)n);
-	if (!f || f->unlinked)
+	if (f->unlinked)
 		return;
 	f->unlinked = true;
 	f->unlinked_ms = loop_now_ms();
@@ -701,6 +901,64 @@ static void tail_mark_unlinked(struct tail *t, const char *dir, const char *name
 	tail_make_pending(t, f);
 	if (t->stats.files_deleted_open > t->opts.max_deleted_open)
 		tail_close_oldest_unlinked(t);
+}
+
+static struct tail_fstate *tail_file_in(struct tail *t, const struct tail_watch *w,
+					const char *name)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", w->path, name);
+
+	return n > 0 && (size_t)n < sizeof(path) ? hmap_get(t->files, path, (size_t)n) : NULL;
+}
+
+/* A name in a dir of in-container files: opened for the first sub whose
+ * pattern it matches. */
+static void tail_open_app(struct tail *t, struct tail_watch *w, const char *name)
+{
+	char path[PATH_MAX];
+	int n;
+
+	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
+		return;
+	for (struct tail_sub *s = w->subs; s; s = s->next_in_watch) {
+		if (fnmatch(s->pattern, name, FNM_PERIOD) != 0)
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s", w->path, name);
+		if (n > 0 && (size_t)n < sizeof(path))
+			tail_open_path(t, w, path, n, 0, false, s, name);
+		return;
+	}
+}
+
+static void tail_open_name(struct tail *t, struct tail_watch *w, const char *name)
+{
+	if (w->kind == TAIL_WATCH_APP)
+		tail_open_app(t, w, name);
+	else
+		tail_open_file(t, w, name);
+}
+
+/* An event on a file of a container dir or of a dir of in-container files. */
+static void tail_file_event(struct tail *t, struct tail_watch *w, const struct inotify_event *ev)
+{
+	struct tail_fstate *f;
+
+	if (ev->mask & IN_ISDIR)
+		return;
+	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+		tail_open_name(t, w, ev->name);
+	} else if (ev->mask & IN_MODIFY) {
+		f = tail_file_in(t, w, ev->name);
+		if (f)
+			tail_make_pending(t, f);
+		else
+			tail_open_name(t, w, ev->name);
+	} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		f = tail_file_in(t, w, ev->name);
+		if (f)
+			tail_mark_file_unlinked(t, f);
+	}
 }
 
 static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
@@ -736,23 +994,8 @@ static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
 			tail_add_container_dir(t, w, ev->name);
 		break;
 	case TAIL_WATCH_CONTAINER:
-		if (ev->mask & IN_ISDIR)
-			break;
-		if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-			tail_open_file(t, w, ev->name);
-		} else if (ev->mask & IN_MODIFY) {
-			char path[PATH_MAX];
-			int n = snprintf(path, sizeof(path), "%s/%s", w->path, ev->name);
-			struct tail_fstate *f = n > 0 && (size_t)n < sizeof(path)
-						    ? hmap_get(t->files, path, (size_t)n)
-						    : NULL;
-			if (f)
-				tail_make_pending(t, f);
-			else
-				tail_open_file(t, w, ev->name);
-		} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-			tail_mark_unlinked(t, w->path, ev->name);
-		}
+	case TAIL_WATCH_APP:
+		tail_file_event(t, w, ev);
 		break;
 	}
 }
@@ -816,6 +1059,7 @@ static void tail_rescan(struct tail *t)
 	struct dirent *de;
 
 	t->stats.rescans++;
+	hmap_foreach(t->watches, tail_rescan_app_visit, t);
 	tail_watch_root(t);
 	if (!t->root_ok)
 		return;
@@ -881,6 +1125,10 @@ static void tail_tick(struct loop *loop, void *arg)
 		x.to_close = f->next_pending;
 		tail_close_file(t, f, true);
 	}
+	if (x.now_ms >= t->next_dir_try_ms) {
+		t->next_dir_try_ms = x.now_ms + TAIL_DIR_RETRY_MS;
+		hmap_foreach(t->subs, tail_retry_visit, t);
+	}
 	if (x.now_ms >= t->next_rescan_ms) {
 		t->next_rescan_ms = x.now_ms + t->opts.rescan_ms;
 		tail_rescan(t);
@@ -904,6 +1152,8 @@ int tail_open(struct tail **out, struct loop *loop, const struct tail_options *o
 	t->watches = hmap_new();
 	t->watch_paths = hmap_new();
 	t->files = hmap_new();
+	t->inodes = hmap_new();
+	t->subs = hmap_new();
 	t->rbuf = malloc(TAIL_READ_CHUNK);
 	if (t->ifd < 0 || t->kick_fd < 0) {
 		err = -errno;
@@ -911,7 +1161,7 @@ int tail_open(struct tail **out, struct loop *loop, const struct tail_options *o
 		goto fail;
 	}
 	err = -ENOMEM;
-	if (!t->watches || !t->watch_paths || !t->files || !t->rbuf)
+	if (!t->watches || !t->watch_paths || !t->files || !t->inodes || !t->subs || !t->rbuf)
 		goto fail;
 	err = loop_add_fd(loop, t->ifd, EPOLLIN, tail_inotify_readable, t);
 	if (!err)
@@ -936,10 +1186,7 @@ static bool tail_free_file(const void *key, size_t key_len, void *value, void *a
 	(void)key;
 	(void)key_len;
 	t->cb.closed(t->ctx, &f->pub, false, false);
-	close(f->fd);
-	free(f->carry);
-	free(f->path);
-	free(f);
+	tail_free_fstate(t, f);
 	return true;
 }
 
@@ -950,8 +1197,21 @@ static bool tail_free_watch(const void *key, size_t key_len, void *value, void *
 	(void)key;
 	(void)key_len;
 	(void)arg;
+	if (w->kind == TAIL_WATCH_APP)
+		close(w->dirfd);
 	free(w->path);
 	free(w);
+	return true;
+}
+
+static void tail_free_sub(struct tail_sub *s);
+
+static bool tail_free_sub_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	(void)key;
+	(void)key_len;
+	(void)arg;
+	tail_free_sub(value);
 	return true;
 }
 
@@ -970,7 +1230,11 @@ void tail_close(struct tail *t)
 	}
 	if (t->watches)
 		hmap_foreach(t->watches, tail_free_watch, t);
+	if (t->subs)
+		hmap_foreach(t->subs, tail_free_sub_visit, t);
 	hmap_free(t->files);
+	hmap_free(t->inodes);
+	hmap_free(t->subs);
 	hmap_free(t->watches);
 	hmap_free(t->watch_paths);
 	if (t->ifd >= 0) {
@@ -1076,6 +1340,271 @@ void tail_finish(struct tail *t)
 		f->draining = false;
 		tail_close_file(t, f, true);
 	}
+}
+
+struct tail_collect {
+	struct tail_file_visit *x;
+	struct tail_fstate **list;
+	size_t n, cap;
+	bool failed;
+};
+
+static void tail_collect(struct tail_collect *c, struct tail_fstate *f)
+{
+	if (!tail_visit_match(c->x, f))
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct tail_fstate **nl = realloc(c->list, cap * sizeof(*nl));
+		if (!nl) {
+			c->failed = true;
+			return;
+		}
+		c->list = nl;
+		c->cap = cap;
+	}
+	c->list[c->n++] = f;
+}
+
+static bool tail_collect_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	(void)key;
+	(void)key_len;
+	tail_collect(arg, value);
+	return false;
+}
+
+static void tail_for_files(struct tail_file_visit *x,
+			   void (*fn)(struct tail_file_visit *x, struct tail_fstate *f))
+{
+	struct tail_collect c = {.x = x};
+	struct tail *t = x->t;
+
+	/* collected first: fn may close files */
+	hmap_foreach(t->files, tail_collect_visit, &c);
+	for (struct tail_fstate *f = t->draining; f; f = f->next_draining)
+		tail_collect(&c, f);
+	if (c.failed)
+		log_error("tail: out of memory; some files were passed over");
+	for (size_t i = 0; i < c.n; i++) {
+		struct tail_ino ino = {(uint64_t)c.list[i]->dev, (uint64_t)c.list[i]->ino};
+		/* still open (fn closed none of the later ones) */
+		if (hmap_get(t->inodes, &ino, sizeof(ino)) == c.list[i])
+			fn(x, c.list[i]);
+	}
+	free(c.list);
+}
+
+static void tail_finished_file(struct tail_file_visit *x, struct tail_fstate *f)
+{
+	f->finished = true;
+	if (f->readable && f->pending) {
+		tail_unpend(x->t, f);
+		tail_make_pending(x->t, f); /* to the front */
+	}
+}
+
+void tail_container_finished(struct tail *t, const char *pod_uid, const char *container_name)
+{
+	struct tail_file_visit x = {.t = t, .uid = pod_uid, .container = container_name};
+
+	tail_for_files(&x, tail_finished_file);
+}
+
+/* Opens every matching file of dir w. */
+static void tail_scan_app(struct tail *t, struct tail_watch *w)
+{
+	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type != DT_DIR)
+			tail_open_app(t, w, de->d_name); /* counts the symlinks it passes over */
+	closedir(d);
+}
+
+/* Looks for the dir of s, and watches it when it is there. */
+static void tail_try_sub(struct tail *t, struct tail_sub *s)
+{
+	struct open_how how = {
+	    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_MAGICLINKS | (s->in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH),
+	};
+	char proc[64], *path;
+	struct tail_watch *w;
+	int fd, wd;
+
+	if (s->w)
+		return;
+	fd = (int)syscall(SYS_openat2, s->root_fd, s->rel[0] ? s->rel : ".", &how, sizeof(how));
+	if (fd < 0) {
+		if (errno != ENOENT && !s->warned) {
+			s->warned = true;
+			t->stats.dir_errors++;
+			log_warn("tail: %s/%s: %s%s", s->root_path, s->rel, strerror(errno),
+				 errno == EXDEV || errno == ELOOP
+				     ? " (a symlink leads out of the volume); not read"
+				     : "; trying again");
+		}
+		return;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(t->ifd, proc,
+			       IN_ONLYDIR | IN_MASK_ADD | IN_DELETE_SELF | IN_MOVE_SELF |
+				   IN_CREATE | IN_MOVED_TO | TAIL_FILE_MASK);
+	if (wd < 0) {
+		if (!s->warned)
+			log_warn("tail: watch %s/%s: %s", s->root_path, s->rel, strerror(errno));
+		s->warned = true;
+		t->stats.dir_errors++;
+		close(fd);
+		return;
+	}
+	w = hmap_get(t->watches, &wd, sizeof(wd));
+	if (w) {
+		close(fd);
+		if (w->kind != TAIL_WATCH_APP) {
+			if (!s->warned)
+				log_warn(
+				    "tail: %s/%s is a pods log dir; not read as in-container files",
+				    s->root_path, s->rel);
+			s->warned = true;
+			return;
+		}
+	} else {
+		w = calloc(1, sizeof(*w));
+		path = w ? tail_join(s->root_path, s->rel) : NULL;
+		if (!path || hmap_put(t->watches, &wd, sizeof(wd), w) != 0) {
+			log_error("tail: watch %s/%s: out of memory", s->root_path, s->rel);
+			inotify_rm_watch(t->ifd, wd);
+			free(path);
+			free(w);
+			close(fd);
+			return;
+		}
+		if (s->rel[0] == '\0')
+			path[strlen(path) - 1] = '\0'; /* no trailing '/' */
+		w->kind = TAIL_WATCH_APP;
+		w->wd = wd;
+		w->path = path;
+		w->dirfd = fd;
+		t->stats.dirs_watched++;
+		log_debug("tail: watching %s for %s (%s)", path, s->pattern, s->container_dir);
+	}
+	s->w = w;
+	s->next_in_watch = w->subs;
+	w->subs = s;
+	tail_scan_app(t, w);
+}
+
+static bool tail_name_ok(const char *s)
+{
+	return s && strlen(s) <= TAIL_NAME_MAX;
+}
+
+int tail_add_dir(struct tail *t, const struct tail_dir *d)
+{
+	struct tail_sub *s;
+
+	if (!d->key || d->root_fd < 0 || !d->root_path || !d->rel || d->rel[0] == '/' ||
+	    !d->container_dir || d->container_dir[0] != '/' || !d->pattern || !d->pattern[0] ||
+	    !tail_name_ok(d->namespace_name) || !tail_name_ok(d->pod_name) ||
+	    !tail_name_ok(d->pod_uid) || !tail_name_ok(d->container_name)) {
+		if (d->root_fd >= 0)
+			close(d->root_fd);
+		return -EINVAL;
+	}
+	if (hmap_get(t->subs, d->key, strlen(d->key))) {
+		close(d->root_fd);
+		return 0;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->key = strdup(d->key)) || !(s->root_path = strdup(d->root_path)) ||
+	    !(s->rel = strdup(d->rel)) || !(s->container_dir = strdup(d->container_dir)) ||
+	    !(s->pattern = strdup(d->pattern)) ||
+	    hmap_put(t->subs, s->key, strlen(s->key), s) != 0) {
+		if (s) {
+			free(s->key);
+			free(s->root_path);
+			free(s->rel);
+			free(s->container_dir);
+			free(s->pattern);
+		}
+		free(s);
+		close(d->root_fd);
+		return -ENOMEM;
+	}
+	s->root_fd = d->root_fd;
+	s->in_root = d->in_root;
+	/* lengths checked above */
+	snprintf(s->ids.namespace_name, sizeof(s->ids.namespace_name), "%s", d->namespace_name);
+	snprintf(s->ids.pod_name, sizeof(s->ids.pod_name), "%s", d->pod_name);
+	snprintf(s->ids.pod_uid, sizeof(s->ids.pod_uid), "%s", d->pod_uid);
+	snprintf(s->ids.container_name, sizeof(s->ids.container_name), "%s", d->container_name);
+	tail_try_sub(t, s);
+	return 0;
+}
+
+static void tail_free_sub(struct tail_sub *s)
+{
+	close(s->root_fd);
+	free(s->key);
+	free(s->root_path);
+	free(s->rel);
+	free(s->container_dir);
+	free(s->pattern);
+	free(s);
+}
+
+void tail_remove_dir(struct tail *t, const char *key)
+{
+	struct tail_sub *s = hmap_del(t->subs, key, strlen(key));
+	struct tail_file_visit x = {.t = t};
+	struct tail_watch *w;
+
+	if (!s)
+		return;
+	x.sub = s;
+	tail_for_files(&x, tail_retire_file);
+	w = s->w;
+	if (w) {
+		struct tail_sub **pos = &w->subs;
+		while (*pos && *pos != s)
+			pos = &(*pos)->next_in_watch;
+		if (*pos)
+			*pos = s->next_in_watch;
+		if (!w->subs) {
+			hmap_del(t->watches, &w->wd, sizeof(w->wd));
+			inotify_rm_watch(t->ifd, w->wd);
+			tail_forget_watch(t, w);
+		}
+	}
+	tail_free_sub(s);
+}
+
+static bool tail_retry_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	(void)key;
+	(void)key_len;
+	tail_try_sub(arg, value);
+	return false;
+}
+
+static bool tail_rescan_app_visit(const void *key, size_t key_len, void *value, void *arg)
+{
+	struct tail_watch *w = value;
+
+	(void)key;
+	(void)key_len;
+	if (w->kind == TAIL_WATCH_APP)
+		tail_scan_app(arg, w);
+	return false;
 }
 
 void tail_get_stats(const struct tail *t, struct tail_stats *out)

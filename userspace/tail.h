@@ -1,5 +1,6 @@
-/* tail.h: finds and reads the CRI log files under the pods log dir,
- * <pods-log-dir>/<namespace>_<pod>_<uid>/<container>/<restart>.log.
+/* tail.h: finds and reads log files: the CRI log files under the pods log dir,
+ * <pods-log-dir>/<namespace>_<pod>_<uid>/<container>/<restart>.log, and the
+ * directories of in-container files the caller adds (tail_add_dir).
  *
  * inotify on the pods log dir, on every pod dir and every container dir opens a
  * file the moment it is created and reads it from the offset the caller gives
@@ -25,6 +26,11 @@ struct tail;
 
 #define TAIL_NAME_MAX 253
 
+enum tail_format {
+	TAIL_FORMAT_CRI,   /* a CRI log file: "<time> <stream> <P|F> <message>" */
+	TAIL_FORMAT_PLAIN, /* an in-container file: each line is a message */
+};
+
 struct tail_file {
 	const char *path; /* as opened */
 	int fd;		  /* for identifying the file; the tail reads it */
@@ -36,7 +42,11 @@ struct tail_file {
 	int64_t open_ns;	   /* CLOCK_MONOTONIC when opened */
 	int64_t create_to_open_ns; /* file birth (statx btime) to open; valid if create_known */
 	bool create_known;
-	bool rotated;	       /* opened under a rotated name, for lines a checkpoint is owed */
+	bool rotated; /* opened under a rotated name, for lines a checkpoint is owed */
+	enum tail_format format;
+	/* a file of a directory added with tail_add_dir: its path as the
+	 * container sees it (follows renames); NULL for CRI files */
+	const char *container_path;
 	uint64_t start_offset; /* where reading starts; opened() may set it */
 	/* the line (or piece) being handed over: its first byte's offset and the
 	 * offset just past it ('\n' included when the line is complete) */
@@ -83,7 +93,26 @@ struct tail_stats {
 	uint64_t files_opened, files_closed, files_open, files_deleted_open;
 	uint64_t bytes_read, lines_read, lines_split, truncations, open_errors, read_errors;
 	uint64_t inotify_overflows, rescans;
+	uint64_t dirs_watched, dir_errors, symlinks_skipped;  /* tail_add_dir's directories */
 	uint64_t deleted_closed_unread, deleted_unread_bytes; /* closed over max_deleted_open */
+};
+
+/* A directory of in-container log files (a pod's glimpse.io/logs). */
+struct tail_dir {
+	const char *key; /* names it for tail_remove_dir; adding a key again does nothing */
+	/* The directory the container controls nothing above: a volume's dir on
+	 * the host, or a container's root (/proc/<pid>/root). The tail takes
+	 * this descriptor (O_PATH is enough) and closes it. */
+	int root_fd;
+	const char *root_path; /* its path, for names in logs */
+	/* The directory beneath root ("" for root itself), resolved with
+	 * openat2: as in a chroot when in_root (a container's absolute symlinks
+	 * point into its own root), else never leaving root. */
+	const char *rel;
+	bool in_root;
+	const char *container_dir; /* the directory as the container sees it */
+	const char *pattern;	   /* file names read: fnmatch(3) with FNM_PERIOD */
+	const char *namespace_name, *pod_name, *pod_uid, *container_name;
 };
 
 /* Starts watching. A pods dir that is missing or unreadable is logged with its
@@ -103,6 +132,19 @@ bool tail_busy(const struct tail *t);
 void tail_pod_hint(struct tail *t, const char *uid);
 /* Asks ready() again for the files of this pod (or every file when uid is NULL). */
 void tail_wake_pod(struct tail *t, const char *uid);
+
+/* Watches d for files matching its pattern, read from their start (or their
+ * checkpoint) like CRI files, as TAIL_FORMAT_PLAIN. A directory not there
+ * yet is looked for again every second and at every rescan. Files are opened
+ * with O_NOFOLLOW: a symlink is never read. Returns 0 (also when the key is
+ * known), -EINVAL for a bad d, or -ENOMEM; root_fd is closed unless kept. */
+int tail_add_dir(struct tail *t, const struct tail_dir *d);
+/* Stops watching the directory added as key: its files are read to their
+ * end, then closed (the container is gone, or the pod no longer asks). */
+void tail_remove_dir(struct tail *t, const char *key);
+/* The container has exited: its files are read before the others, so their
+ * lines go out before more of the running containers'. */
+void tail_container_finished(struct tail *t, const char *pod_uid, const char *container_name);
 
 void tail_get_stats(const struct tail *t, struct tail_stats *out);
 

@@ -16,14 +16,35 @@
  * Each line is one write(2), so a reader of the pipe sees whole lines (up to
  * PIPE_BUF bytes) in order per stream. Built static: the container's rootfs
  * holds nothing else.
+ *
+ * Log files inside the container, for the tests of glimpse.io/logs (all
+ * optional; without them joblet only prints):
+ *
+ *   JOBLET_SYMLINK=TARGET:LINK[,TARGET:LINK...]
+ *       before anything is written, makes each LINK a symlink to TARGET
+ *       (symlink(2): TARGET is stored as given, absolute or relative), making
+ *       LINK's missing parent directories first;
+ *   JOBLET_FILE=PATH
+ *       then appends JOBLET_FILE_LINES lines (default: LINES) to PATH
+ *       (created, with its missing parent directories), one write(2) per
+ *       line, before the lines printed to stdout and stderr. Line i is, as
+ *       a C string, "<name> file line <i>\t\"quoted\" back\\slash caf\xc3\xa9"
+ *       (a tab, double quotes, a backslash and a two-byte UTF-8 character),
+ *       padded with '.' to LINE_BYTES bytes like the printed lines.
+ *
+ * LINES 0 with JOBLET_FILE writes the file only; SLEEP_MS then keeps the
+ * container alive with its file (-1: until SIGTERM). A JOBLET_* variable that
+ * cannot be carried out is reported on stderr and joblet exits 5 at once.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +92,117 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Reports a failed JOBLET_* step on stderr: "joblet: WHAT PATH: strerror". */
+static void report(const char *what, const char *path, int err)
+{
+	char msg[4096 + 256];
+	int n = snprintf(msg, sizeof(msg), "joblet: %s %s: %s\n", what, path, strerror(err));
+
+	if (n > 0)
+		(void)!write(STDERR_FILENO, msg,
+			     (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
+/* mkdir -p of the directory that holds path; returns 0, or -1 with errno. */
+static int make_parents(const char *path)
+{
+	char dir[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Carries out JOBLET_SYMLINK ("TARGET:LINK,TARGET:LINK..."); returns 0, or
+ * -1 after reporting what failed. */
+static int make_symlinks(const char *spec)
+{
+	char *copy = strdup(spec);
+	char *save = NULL;
+	int rc = 0;
+
+	if (copy == NULL)
+		return -1;
+	for (char *item = strtok_r(copy, ",", &save); item != NULL && rc == 0;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':');
+		if (colon == NULL || colon == item || colon[1] == '\0') {
+			report("JOBLET_SYMLINK wants TARGET:LINK, not", item, EINVAL);
+			rc = -1;
+			break;
+		}
+		*colon = '\0';
+		const char *link = colon + 1;
+		if (make_parents(link) != 0) {
+			report("cannot make the parent directories of", link, errno);
+			rc = -1;
+		} else if (symlink(item, link) != 0) {
+			report("cannot make the symlink", link, errno);
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* Formats line i of the printed lines (file == 0) or of JOBLET_FILE
+ * (file != 0) into buf, padded to line_bytes, with its newline; returns its
+ * length, or 0 when it does not fit. */
+static size_t format_line(char *buf, size_t cap, const char *name, long i, int file,
+			  long line_bytes)
+{
+	int n = file ? snprintf(buf, cap, "%s file line %ld\t\"quoted\" back\\slash caf\xc3\xa9",
+				name, i)
+		     : snprintf(buf, cap, "%s line %ld", name, i);
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	size_t len = (size_t)n;
+	while (len < (size_t)line_bytes && len + 1 < cap)
+		buf[len++] = '.';
+	buf[len++] = '\n';
+	return len;
+}
+
+/* Appends the JOBLET_FILE lines to path; returns 0, or -1 after reporting. */
+static int write_file(const char *path, long count, const char *name, char *buf, size_t cap,
+		      long line_bytes)
+{
+	if (make_parents(path) != 0) {
+		report("cannot make the parent directories of", path, errno);
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		report("cannot open", path, errno);
+		return -1;
+	}
+	for (long i = 0; i < count; i++) {
+		size_t len = format_line(buf, cap, name, i, 1, line_bytes);
+		if (len == 0 || write_all(fd, buf, len) != 0) {
+			report("cannot write to", path, len == 0 ? EOVERFLOW : errno);
+			close(fd);
+			return -1;
+		}
+	}
+	if (close(fd) != 0) {
+		report("cannot close", path, errno);
+		return -1;
+	}
+	return 0;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -108,22 +240,38 @@ int main(int argc, char **argv)
 	const char *name = getenv("POD_NAME");
 	if (name == NULL || name[0] == '\0')
 		name = "job";
+	const char *file = getenv("JOBLET_FILE");
+	const char *links = getenv("JOBLET_SYMLINK");
+	const char *file_lines_env = getenv("JOBLET_FILE_LINES");
+	long file_lines = lines;
+	if (file_lines_env != NULL && file_lines_env[0] != '\0' &&
+	    parse_long(file_lines_env, 0, 100000000L, &file_lines) != 0) {
+		report("JOBLET_FILE_LINES is not a count:", file_lines_env, EINVAL);
+		return 5;
+	}
 
-	size_t cap = (size_t)line_bytes + strlen(name) + 64;
+	/* Room for the longer line format (the file's) and the padding. */
+	size_t cap = (size_t)line_bytes + strlen(name) + 128;
 	char *buf = malloc(cap);
 	if (buf == NULL)
 		return 3;
 
+	if (links != NULL && links[0] != '\0' && make_symlinks(links) != 0) {
+		free(buf);
+		return 5;
+	}
+	if (file != NULL && file[0] != '\0' &&
+	    write_file(file, file_lines, name, buf, cap, line_bytes) != 0) {
+		free(buf);
+		return 5;
+	}
+
 	for (long i = 0; i < lines; i++) {
-		int n = snprintf(buf, cap, "%s line %ld", name, i);
-		if (n < 0 || (size_t)n >= cap) {
+		size_t len = format_line(buf, cap, name, i, 0, line_bytes);
+		if (len == 0) {
 			free(buf);
 			return 3;
 		}
-		size_t len = (size_t)n;
-		while (len < (size_t)line_bytes)
-			buf[len++] = '.';
-		buf[len++] = '\n';
 		int to_stderr = stderr_every > 0 && i % stderr_every == stderr_every - 1;
 		int fd = to_stderr ? STDERR_FILENO : STDOUT_FILENO;
 		if (write_all(fd, buf, len) != 0) {

@@ -11,6 +11,14 @@ What a node has, and what this module plays it with:
   answers ``GET /pods`` with a v1 PodList shaped like a real kubelet's, and can
   be switched at run time to be down, slow, broken or demanding a token.
 * the agent: :meth:`Node.start_glimpse` runs the real binary against them.
+* volumes: a pod's emptyDir volumes are directories under the node's kubelet
+  root dir (:attr:`Node.kubelet_root`), ``<kubelet_root>/pods/<uid>/volumes/
+  kubernetes.io~empty-dir/<name>``, made before its containers start,
+  bind-mounted at each container's mountPath and removed with the pod, as
+  the kubelet does; hostPath volumes bind-mount the host path (never made or
+  removed here). The fake kubelet lists them in the pod's spec. A container
+  can write log files (joblet's JOBLET_FILE) into a volume or, with
+  ``writable_root``, into a root filesystem of its own.
 
 Everything a :class:`Node` starts is undone when it closes, also after an
 exception: containers (``runc delete -f``), conmon processes (by the PID in
@@ -213,7 +221,21 @@ def cgroup_mounts():
 
 @dataclasses.dataclass
 class ContainerSpec:
-    """One container of a pod: joblet's arguments, and its image name."""
+    """One container of a pod: joblet's arguments, and its image name.
+
+    The rest is optional, for in-container log files (see joblet.c):
+      file           JOBLET_FILE: a path inside the container that joblet
+                     appends `file_lines` lines to (default: `lines`), before
+                     it prints; its parent dirs are made
+      file_lines     JOBLET_FILE_LINES
+      symlinks       JOBLET_SYMLINK: (target, link) pairs joblet makes before
+                     writing anything (target stored as given)
+      volume_mounts  v1 VolumeMounts: {"name": V, "mountPath": P} and
+                     optionally "readOnly", "subPath"; V is a volume of the pod
+      env            more environment variables {name: value}
+      writable_root  a writable copy of the node's root filesystem, of its
+                     own, in its bundle dir (the others share a read-only one)
+    """
     name: str = "main"
     lines: int = 100
     stderr_every: int = 0
@@ -221,10 +243,45 @@ class ContainerSpec:
     sleep_ms: int = 0
     line_bytes: int = 0
     image: str = DEFAULT_IMAGE
+    file: str = None
+    file_lines: int = None
+    symlinks: tuple = ()
+    volume_mounts: tuple = ()
+    env: dict = None
+    writable_root: bool = False
 
     def args(self):
         return ["/joblet", str(self.lines), str(self.stderr_every), str(self.exit_code),
                 str(self.sleep_ms), str(self.line_bytes)]
+
+    def joblet_env(self):
+        """The container's environment besides POD_NAME: JOBLET_* and env."""
+        out = {}
+        if self.symlinks:
+            for target, link in self.symlinks:
+                if "," in target + link or ":" in target + link:
+                    raise HarnessError(f"symlink {link} -> {target}: joblet cannot take ',' "
+                                       f"or ':' in JOBLET_SYMLINK")
+            out["JOBLET_SYMLINK"] = ",".join(f"{t}:{l}" for t, l in self.symlinks)
+        if self.file:
+            out["JOBLET_FILE"] = self.file
+            if self.file_lines is not None:
+                out["JOBLET_FILE_LINES"] = str(self.file_lines)
+        out.update(self.env or {})
+        return out
+
+    def expected_file_lines(self, pod_name):
+        """Every line joblet writes to `file`, in order, without newlines
+        ([] without a file)."""
+        if not self.file:
+            return []
+        count = self.lines if self.file_lines is None else self.file_lines
+        out = []
+        for i in range(count):
+            body = f'{pod_name} file line {i}\t"quoted" back\\slash caf\u00e9'
+            body += "." * max(0, self.line_bytes - len(body.encode()))
+            out.append(body)
+        return out
 
     def expected_lines(self, pod_name):
         """(stream, body) of every line joblet prints, in order."""
@@ -250,6 +307,8 @@ class ContainerRecord:
     pid: int = 0
     conmon_pid: int = 0
     exit_code: int = None
+    expected_file: list = dataclasses.field(default_factory=list)  # lines of spec.file
+    rootfs: str = None      # the host dir of its root filesystem
     # wall-clock ns (time.time_ns()): before conmon, pidfile seen (runc create
     # done), before and after `runc start`, exit file seen, runc delete done.
     times: dict = dataclasses.field(default_factory=dict)
@@ -268,6 +327,9 @@ class PodRecord:
     sandbox: ContainerRecord = None
     times: dict = dataclasses.field(default_factory=dict)
     removed: bool = False
+    volumes: list = dataclasses.field(default_factory=list)       # v1 Volumes of the spec
+    volume_dirs: dict = dataclasses.field(default_factory=dict)   # volume name -> host dir
+    annotations: dict = dataclasses.field(default_factory=dict)   # added to the pod's
 
     @property
     def container_ids(self):
@@ -278,10 +340,18 @@ class PodRecord:
 # The kubelet
 
 
+SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
 def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
-                    job_uid=None, labels=None):
+                    job_uid=None, labels=None, volumes=None, annotations=None):
     """A v1 Pod as the kubelet's /pods lists it, for a pod in Pending with
-    its containers waiting (no container ids yet)."""
+    its containers waiting (no container ids yet). volumes (v1 Volumes) go
+    to spec.volumes, each container's volume_mounts and environment to its
+    volumeMounts and env, annotations to metadata.annotations. A pod with
+    volumes also has the service account token's projected volume, mounted
+    read-only in every container, as admission adds it (not mounted by
+    this harness)."""
     created = rfc3339()
     meta_labels = {}
     owners = []
@@ -306,16 +376,42 @@ def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
         "annotations": {"kubernetes.io/config.seen": created,
                         "kubernetes.io/config.source": "api"},
     }
+    metadata["annotations"].update(annotations or {})
+    pod_volumes = copy.deepcopy(list(volumes or []))
+    token_mount = None
+    if pod_volumes:
+        token_volume = f"kube-api-access-{secrets.token_hex(3)[:5]}"
+        pod_volumes.append({"name": token_volume, "projected": {"sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt",
+                           "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+                "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ], "defaultMode": 420}})
+        token_mount = {"name": token_volume, "readOnly": True,
+                       "mountPath": SERVICE_ACCOUNT_MOUNT}
+
+    def container_object(c):
+        obj = {
+            "name": c.name, "image": c.image, "command": ["/joblet"], "args": c.args()[1:],
+            "resources": {}, "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
+        }
+        env = c.joblet_env()
+        if env:
+            obj["env"] = [{"name": k, "value": v} for k, v in env.items()]
+        mounts = [copy.deepcopy(m) for m in c.volume_mounts]
+        if token_mount:
+            mounts.append(dict(token_mount))
+        if mounts:
+            obj["volumeMounts"] = mounts
+        return obj
     if job_name:
         metadata["generateName"] = job_name + "-"
         metadata["ownerReferences"] = owners
         metadata["finalizers"] = ["batch.kubernetes.io/job-tracking"]
     spec = {
-        "containers": [{
-            "name": c.name, "image": c.image, "command": ["/joblet"], "args": c.args()[1:],
-            "resources": {}, "terminationMessagePath": "/dev/termination-log",
-            "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
-        } for c in containers],
+        "containers": [container_object(c) for c in containers],
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 30,
         "dnsPolicy": "ClusterFirst",
@@ -326,6 +422,8 @@ def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
         "schedulerName": "default-scheduler",
         "priority": 0,
     }
+    if pod_volumes:
+        spec["volumes"] = pod_volumes
     status = {
         "phase": "Pending",
         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
@@ -770,7 +868,11 @@ class Node:
             self.cgroup_mounts = cgroup_mounts()
             if not self.cgroup_mounts:
                 raise HarnessError("no cgroup hierarchy is mounted")
-            self.kubelet = FakeKubelet(self._mkdir("kubelet"), mode=kubelet_mode,
+            # The kubelet's root dir (--root-dir): pods/<uid>/volumes/... of
+            # emptyDir volumes; the fake kubelet keeps its TLS files there too.
+            self.kubelet_root = self._mkdir("kubelet")
+            os.makedirs(os.path.join(self.kubelet_root, "pods"), exist_ok=True)
+            self.kubelet = FakeKubelet(self.kubelet_root, mode=kubelet_mode,
                                        https=kubelet_https, delay=kubelet_delay)
         except BaseException:
             self.close()
@@ -809,17 +911,40 @@ class Node:
 
     def run_pod(self, namespace, name, job_name=None, containers=None, sandbox=True,
                 remove_after_ms=100, kubelet_keep_ms=None, qos="besteffort", labels=None,
-                on_exit=None, exit_timeout=30.0):
+                on_exit=None, exit_timeout=30.0, volumes=None, annotations=None):
         """Runs one pod the way the kubelet and CRI-O would, to the end.
 
-        Log dirs first, then the pod in the kubelet, the pod cgroups, the
-        sandbox (optional), then each container: conmon + `runc create`, wait
-        for runc's pidfile, `runc start`. Waits for every container's exit,
-        calls on_exit(record), then after remove_after_ms removes the pod (see
-        remove_pod); remove_after_ms=None leaves that to the caller. The pod
-        stays in the kubelet for kubelet_keep_ms after the exit (default: until
-        it is removed). Returns the PodRecord."""
+        Log dirs first, then the pod in the kubelet, the pod cgroups, its
+        volumes, the sandbox (optional), then each container: conmon + `runc
+        create`, wait for runc's pidfile, `runc start` (see start_pod). Waits
+        for every container's exit, calls on_exit(record), then after
+        remove_after_ms removes the pod (see remove_pod); remove_after_ms=None
+        leaves that to the caller. The pod stays in the kubelet for
+        kubelet_keep_ms after the exit (default: until it is removed).
+        Returns the PodRecord."""
+        pod = self.start_pod(namespace, name, job_name=job_name, containers=containers,
+                             sandbox=sandbox, qos=qos, labels=labels, volumes=volumes,
+                             annotations=annotations)
+        return self.finish_pod(pod, remove_after_ms=remove_after_ms,
+                               kubelet_keep_ms=kubelet_keep_ms, on_exit=on_exit,
+                               exit_timeout=exit_timeout)
+
+    def start_pod(self, namespace, name, job_name=None, containers=None, sandbox=True,
+                  qos="besteffort", labels=None, volumes=None, annotations=None):
+        """Starts one pod and returns its PodRecord once every container is
+        started (`runc start` returned); finish_pod waits for it, remove_pod
+        undoes it (a container still running is killed).
+
+        volumes: the pod's v1 Volumes; a plain string V means
+        {"name": V, "emptyDir": {}}. An emptyDir gets its directory under
+        kubelet_root before the sandbox starts (removed with the pod); a
+        hostPath {"path": P} is bind-mounted as it is (P must exist; this
+        harness never makes or removes it). Each container's volume_mounts
+        bind-mount them at their mountPath. annotations are added to the
+        pod's metadata.annotations (and to the sandbox's, as CRI-O records
+        them)."""
         containers = containers or [ContainerSpec()]
+        volumes = self._pod_volumes(volumes, containers)
         uid = str(uuid.uuid4())
         log_dir = os.path.join(self.pods_log_dir, f"{namespace}_{name}_{uid}")
         records = []
@@ -829,10 +954,12 @@ class Node:
                 name=spec.name, id=cid, spec=spec, image=spec.image,
                 log_path=os.path.join(log_dir, spec.name, "0.log"),
                 bundle=os.path.join(self.bundles_dir, cid),
-                expected=spec.expected_lines(name)))
+                expected=spec.expected_lines(name),
+                expected_file=spec.expected_file_lines(name)))
         pod = PodRecord(namespace=namespace, name=name, uid=uid, job_name=job_name, qos=qos,
                         log_dir=log_dir, containers=records,
-                        sandbox_id=secrets.token_hex(32))
+                        sandbox_id=secrets.token_hex(32), volumes=volumes,
+                        annotations=dict(annotations or {}))
         with self._lock:
             if self._closed:
                 raise HarnessError("the node is closed")
@@ -843,32 +970,49 @@ class Node:
                 os.makedirs(os.path.dirname(c.log_path), exist_ok=True)
             self.kubelet.add_pod(make_pod_object(
                 namespace, name, uid, job_name, containers, self.node_name, qos,
-                job_uid=self.job_uid(job_name) if job_name else None, labels=labels))
+                job_uid=self.job_uid(job_name) if job_name else None, labels=labels,
+                volumes=volumes, annotations=annotations))
             self._make_pod_cgroups(pod)
+            self._make_pod_volumes(pod)
             if sandbox:
                 self._start_sandbox(pod)
             for c in records:
                 self._create_container(pod, c)
                 self._start_container(c)
                 self._kubelet_container_running(pod, c)
-            for c in records:
+        except BaseException:
+            self._undo_pod(pod)
+            raise
+        return pod
+
+    def finish_pod(self, pod, remove_after_ms=100, kubelet_keep_ms=None, on_exit=None,
+                   exit_timeout=30.0):
+        """The rest of run_pod for a pod from start_pod: waits for every
+        container's exit (exit_timeout seconds more than its sleep_ms), then
+        on_exit(pod), kubelet_keep_ms and remove_after_ms as run_pod says.
+        On an error the pod is removed. Returns the PodRecord."""
+        try:
+            for c in pod.containers:
                 self._wait_exit(c, timeout=exit_timeout + c.spec.sleep_ms / 1000)
                 self._kubelet_container_exited(pod, c)
-            pod.times["exited"] = max(c.times["exited"] for c in records)
+            pod.times["exited"] = max(c.times["exited"] for c in pod.containers)
             if on_exit is not None:
                 on_exit(pod)
             if kubelet_keep_ms is not None:
-                self._forget_pod_later(uid, kubelet_keep_ms)
+                self._forget_pod_later(pod.uid, kubelet_keep_ms)
             if remove_after_ms is not None:
                 time.sleep(remove_after_ms / 1000)
                 self.remove_pod(pod, keep_in_kubelet=kubelet_keep_ms is not None)
         except BaseException:
-            try:
-                self.remove_pod(pod)
-            except Exception as cleanup_error:
-                print(f"node: cleaning up pod {name} failed: {cleanup_error}", file=sys.stderr)
+            self._undo_pod(pod)
             raise
         return pod
+
+    def _undo_pod(self, pod):
+        try:
+            self.remove_pod(pod)
+        except Exception as cleanup_error:
+            print(f"node: cleaning up pod {pod.name} failed: {cleanup_error}", file=sys.stderr)
 
     def run_pods(self, pods, parallelism=None):
         """Runs pods (a list of run_pod keyword dicts) on a thread pool of
@@ -889,7 +1033,9 @@ class Node:
 
     def remove_pod(self, pod, keep_in_kubelet=False):
         """Undoes a pod: `runc delete -f` of its containers, its log dir, its
-        kubelet entry (unless keep_in_kubelet), its sandbox, its cgroups."""
+        kubelet entry (unless keep_in_kubelet), its sandbox, its volumes
+        (<kubelet_root>/pods/<uid>, as the kubelet removes a deleted pod's),
+        its cgroups."""
         errors = []
         for c in pod.containers:
             if c.id in self._containers:
@@ -899,6 +1045,7 @@ class Node:
             self.kubelet.remove_pod(pod.uid)
         if pod.sandbox is not None:
             self._stop_sandbox(pod, errors)
+        self._remove_pod_volumes(pod, errors)
         self._remove_pod_cgroups(pod, errors)
         pod.times["removed"] = now_ns()
         pod.removed = True
@@ -913,6 +1060,82 @@ class Node:
         with self._lock:
             self._timers.append(timer)
         timer.start()
+
+    # volumes -------------------------------------------------------------
+
+    def emptydir_path(self, uid, name):
+        """The host dir of emptyDir volume `name` of pod `uid`, where the
+        kubelet keeps it (also where glimpse must find it, given
+        --kubelet-root-dir kubelet_root)."""
+        return os.path.join(self.kubelet_root, "pods", uid, "volumes",
+                            "kubernetes.io~empty-dir", name)
+
+    @staticmethod
+    def _pod_volumes(volumes, containers):
+        """volumes as v1 Volume dicts, checked against the containers'
+        volume mounts (raises HarnessError on what this harness cannot do)."""
+        out = []
+        for v in volumes or []:
+            v = {"name": v, "emptyDir": {}} if isinstance(v, str) else copy.deepcopy(v)
+            name = v.get("name")
+            if not name or "/" in name or name in (".", ".."):
+                raise HarnessError(f"volume name {name!r} is not a name")
+            if "emptyDir" not in v and not (isinstance(v.get("hostPath"), dict) and
+                                            os.path.isabs(v["hostPath"].get("path", ""))):
+                raise HarnessError(f"volume {name}: only emptyDir and hostPath with an "
+                                   f"absolute path are played here")
+            if name in [o["name"] for o in out]:
+                raise HarnessError(f"volume {name} given twice")
+            out.append(v)
+        names = {v["name"] for v in out}
+        for c in containers:
+            for m in c.volume_mounts:
+                if m.get("name") not in names:
+                    raise HarnessError(f"container {c.name}: mount of {m.get('name')!r}, "
+                                       f"not a volume of the pod")
+                path = m.get("mountPath", "")
+                if not os.path.isabs(path) or ".." in path.split("/"):
+                    raise HarnessError(f"container {c.name}: mountPath {path!r} is not an "
+                                       f"absolute path")
+                if ".." in m.get("subPath", "").split("/") or \
+                        os.path.isabs(m.get("subPath", "")):
+                    raise HarnessError(f"container {c.name}: subPath {m['subPath']!r}")
+        return out
+
+    def _make_pod_volumes(self, pod):
+        """Makes the host dirs of the pod's emptyDir volumes (mode 0777, as
+        the kubelet does), before any of its containers exists."""
+        for v in pod.volumes:
+            if "emptyDir" in v:
+                path = self.emptydir_path(pod.uid, v["name"])
+                os.makedirs(path)
+                os.chmod(path, 0o777)
+            else:
+                path = v["hostPath"]["path"]
+                if not os.path.isdir(path):
+                    raise HarnessError(f"hostPath {path} of volume {v['name']} is not a dir")
+            pod.volume_dirs[v["name"]] = path
+
+    def _container_mounts(self, pod, c):
+        """OCI bind mounts for the container's volume mounts (subPath dirs
+        made as the kubelet makes them)."""
+        mounts = []
+        for m in c.spec.volume_mounts:
+            source = pod.volume_dirs[m["name"]]
+            if m.get("subPath"):
+                source = os.path.join(source, m["subPath"])
+                os.makedirs(source, exist_ok=True)
+            mounts.append({"destination": m["mountPath"], "type": "bind", "source": source,
+                           "options": ["rbind", "rprivate", "ro" if m.get("readOnly") else "rw"]})
+        return mounts
+
+    def _remove_pod_volumes(self, pod, errors):
+        """Removes <kubelet_root>/pods/<uid> (emptyDirs; hostPaths stay).
+        rmtree follows no symlink a container planted."""
+        path = os.path.join(self.kubelet_root, "pods", pod.uid)
+        shutil.rmtree(path, ignore_errors=True)
+        if os.path.lexists(path):
+            errors.append(f"volumes dir {path} could not be removed")
 
     # cgroups -------------------------------------------------------------
 
@@ -980,14 +1203,22 @@ class Node:
 
     # containers ----------------------------------------------------------
 
-    def _container_config(self, pod, c, args, annotations, joins=None, env=None):
+    def _container_config(self, pod, c, args, annotations, joins=None, env=None, mounts=()):
         spec = copy.deepcopy(self.base_spec)
         proc = spec["process"]
         proc["args"] = args
         proc["terminal"] = False
         proc["env"] = [e for e in proc.get("env", []) if not e.startswith("TERM=")]
         proc["env"] += [f"{k}={v}" for k, v in (env or {}).items()]
-        spec["root"] = {"path": self.rootfs, "readonly": True}
+        if c.spec is not None and c.spec.writable_root:
+            # A root of its own, writable, as a container's overlay is.
+            c.rootfs = os.path.join(c.bundle, "rootfs")
+            shutil.copytree(self.rootfs, c.rootfs, symlinks=True)
+            spec["root"] = {"path": c.rootfs, "readonly": False}
+        else:
+            c.rootfs = self.rootfs
+            spec["root"] = {"path": self.rootfs, "readonly": True}
+        spec["mounts"] = spec.get("mounts", []) + list(mounts)
         spec["hostname"] = pod.name[:63]
         linux = spec["linux"]
         linux["cgroupsPath"] = "/" + self.pod_cgroup_path(pod) + "/" + c.id
@@ -1035,7 +1266,8 @@ class Node:
                 "io.kubernetes.cri-o.Image": SANDBOX_IMAGE,
                 "io.kubernetes.cri-o.Labels": json.dumps(labels, sort_keys=True),
                 "io.kubernetes.cri-o.Annotations": json.dumps(
-                    {"kubernetes.io/config.source": "api"}),
+                    dict({"kubernetes.io/config.source": "api"}, **pod.annotations),
+                    sort_keys=True),
             })
         kubelet_annotations = {
             "io.kubernetes.container.hash": secrets.token_hex(4),
@@ -1094,7 +1326,8 @@ class Node:
                 joins = {t: f"/proc/{pod.sandbox.pid}/ns/{n}"
                          for t, n in (("network", "net"), ("ipc", "ipc"), ("uts", "uts"))}
             self._container_config(pod, c, c.spec.args(), self._annotations(pod, c, False),
-                                   joins=joins, env={"POD_NAME": pod.name})
+                                   joins=joins, env={"POD_NAME": pod.name, **c.spec.joblet_env()},
+                                   mounts=self._container_mounts(pod, c))
         with self._lock:
             self._containers[c.id] = c
             self._records.append(c)

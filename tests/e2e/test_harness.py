@@ -179,6 +179,115 @@ def test_cleanup_after_exception():
     assert_no_leftovers(n, pods)
 
 
+def _read_lines(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert text.endswith("\n"), f"{path} does not end with a newline"
+    return text[:-1].split("\n")
+
+
+def test_volumes_and_file_logs():
+    """emptyDir volumes bind-mounted where the kubelet keeps them, a log file
+    written into one, one in a container's own writable root, symlinks
+    planted by a container, and the pod objects the kubelet lists."""
+    seen = {}
+    with node.Node() as n:
+        assert os.path.isdir(os.path.join(n.kubelet_root, "pods"))
+
+        def at_exit(pod):
+            c = pod.containers[0]
+            host = n.emptydir_path(pod.uid, "app-logs")
+            seen["dir"] = host
+            seen["lines"] = _read_lines(os.path.join(host, "app.log"))
+            seen["cri"] = parse_cri_file(c.log_path)[0]
+            seen["link"] = os.readlink(os.path.join(host, "out"))
+            seen["sub"] = _read_lines(os.path.join(n.emptydir_path(pod.uid, "data"), "sub",
+                                                   "x", "side.log"))
+            seen["item"] = [i for i in n.kubelet.podlist()["items"]
+                            if i["metadata"]["uid"] == pod.uid][0]
+            with open(os.path.join(n.runc_root, pod.sandbox.id, "state.json"),
+                      encoding="utf-8") as f:
+                labels = dict(l.split("=", 1) for l in json.load(f)["config"]["labels"])
+            seen["sb_ann"] = json.loads(labels["io.kubernetes.cri-o.Annotations"])
+
+        pod = n.run_pod(
+            "e2e", "harness-vol-1", "harness-vol",
+            containers=[
+                node.ContainerSpec(name="main", lines=3, file="/var/log/app/app.log",
+                                   file_lines=1000, line_bytes=60,
+                                   symlinks=[("/etc", "/var/log/app/out")],
+                                   volume_mounts=[{"name": "app-logs",
+                                                   "mountPath": "/var/log/app"}]),
+                node.ContainerSpec(name="side", lines=0, file="/x/side.log", file_lines=2,
+                                   volume_mounts=[{"name": "data", "mountPath": "/x",
+                                                   "subPath": "sub/x"}])],
+            volumes=["app-logs", {"name": "data", "emptyDir": {"medium": ""}}],
+            annotations={"glimpse.io/logs": "/var/log/app/*.log"},
+            on_exit=at_exit, remove_after_ms=None)
+        c = pod.containers[0]
+        assert seen["lines"] == c.expected_file, \
+            f"app.log: {len(seen['lines'])} lines, first {seen['lines'][:1]!r}, want " \
+            f"{c.expected_file[:1]!r}"
+        want = 'harness-vol-1 file line 1\t"quoted" back\\slash caf\u00e9'
+        assert len(c.expected_file) == 1000 and c.expected_file[1] == want + "." * 9 and \
+            len(c.expected_file[1].encode()) == 60, repr(c.expected_file[1])
+        assert seen["cri"] == c.expected, "the printed lines changed"
+        assert seen["link"] == "/etc", f"symlink: {seen['link']!r}"
+        assert seen["sub"] == pod.containers[1].expected_file
+        assert all(x.exit_code == 0 for x in pod.containers), \
+            [x.exit_code for x in pod.containers]
+        item = seen["item"]
+        assert item["metadata"]["annotations"]["glimpse.io/logs"] == "/var/log/app/*.log"
+        assert seen["sb_ann"].get("glimpse.io/logs") == "/var/log/app/*.log", seen["sb_ann"]
+        vols = item["spec"]["volumes"]
+        assert vols[0] == {"name": "app-logs", "emptyDir": {}}, vols
+        assert vols[1] == {"name": "data", "emptyDir": {"medium": ""}}, vols
+        assert vols[2]["name"].startswith("kube-api-access-") and "projected" in vols[2]
+        main, side = item["spec"]["containers"]
+        assert main["volumeMounts"][0] == {"name": "app-logs", "mountPath": "/var/log/app"}
+        assert main["volumeMounts"][1]["mountPath"] == node.SERVICE_ACCOUNT_MOUNT
+        assert {"name": "JOBLET_FILE", "value": "/var/log/app/app.log"} in main["env"]
+        assert side["volumeMounts"][0]["subPath"] == "sub/x"
+        n.remove_pod(pod)
+        assert not os.path.exists(os.path.join(n.kubelet_root, "pods", pod.uid)), \
+            "volumes left after the pod was removed"
+        assert os.path.exists("/etc/passwd"), "removing the volume followed the symlink"
+
+        # A file in the container's own root, read through /proc/<pid>/root
+        # while it runs.
+        own = n.start_pod("e2e", "harness-own-1", containers=[
+            node.ContainerSpec(lines=1, sleep_ms=20000, file="/var/log/own/app.log",
+                               file_lines=1000, writable_root=True)])
+        c = own.containers[0]
+        path = f"/proc/{c.pid}/root/var/log/own/app.log"
+        node.wait_for(lambda: os.path.exists(path) and
+                      open(path, "rb").read().count(b"\n") == 1000, 5, interval=0.01,
+                      what="the file in the container's root")
+        assert _read_lines(path) == c.expected_file
+        assert node._process_alive(c.pid)
+        assert c.rootfs.startswith(n.workdir + "/") and c.rootfs != n.rootfs
+        assert not os.path.exists(os.path.join(n.rootfs, "var", "log", "own")), \
+            "the shared root was written"
+        # Plain pods list no volumes, mounts or env, as before.
+        item = [i for i in n.kubelet.podlist()["items"] if i["metadata"]["uid"] == own.uid][0]
+        assert "volumes" not in item["spec"] and "volumeMounts" not in item["spec"][
+            "containers"][0]
+        t0 = time.monotonic()
+        n.remove_pod(own)
+        assert time.monotonic() - t0 < 10, "removing a running pod took its whole sleep"
+        assert not node._process_alive(c.pid) or "joblet" not in " ".join(
+            node._process_cmdline(c.pid)), "container still running after remove_pod"
+
+        # A pod still running when the node closes.
+        left = n.start_pod("e2e", "harness-vol-left", containers=[
+            node.ContainerSpec(lines=0, sleep_ms=-1, file="/d/f.log", file_lines=1,
+                               volume_mounts=[{"name": "d", "mountPath": "/d"}])],
+            volumes=["d"])
+        left_file = os.path.join(n.emptydir_path(left.uid, "d"), "f.log")
+        node.wait_for(lambda: os.path.isfile(left_file), 5, what="f.log in the volume")
+    assert_no_leftovers(n, [pod, own, left])
+
+
 def _get(url, token=None, cafile=None, timeout=5):
     req = urllib.request.Request(url)
     if token:
@@ -285,6 +394,7 @@ if __name__ == "__main__":
         test_long_lines_come_as_partials,
         test_many_pods_in_parallel_leave_nothing,
         test_cleanup_after_exception,
+        test_volumes_and_file_logs,
         test_kubelet_modes,
         test_kubelet_https_token,
         test_output_reader_takes_whole_lines,

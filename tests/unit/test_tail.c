@@ -44,6 +44,9 @@ struct rec_file {
 	char path[512];
 	char ns[TAIL_NAME_MAX + 1], pod[TAIL_NAME_MAX + 1], uid[TAIL_NAME_MAX + 1];
 	char container[TAIL_NAME_MAX + 1];
+	char container_path[512]; /* "" for a CRI file */
+	enum tail_format format;
+	int fd; /* the same for the file's life, also across a rename */
 	int restart;
 	int64_t open_ns;
 	int closed;
@@ -94,6 +97,10 @@ static void cb_opened(void *ctx, struct tail_file *f, const struct stat *st)
 	memcpy(r->pod, f->pod_name, sizeof(r->pod));
 	memcpy(r->uid, f->pod_uid, sizeof(r->uid));
 	memcpy(r->container, f->container_name, sizeof(r->container));
+	snprintf(r->container_path, sizeof(r->container_path), "%s",
+		 f->container_path ? f->container_path : "");
+	r->format = f->format;
+	r->fd = f->fd;
 	r->restart = f->restart;
 	r->open_ns = f->open_ns;
 	r->rotated = f->rotated;
@@ -128,7 +135,7 @@ static int file_index(struct harness *h, struct tail_file *f)
 {
 	intptr_t i = (intptr_t)f->user;
 
-	if (i < 0 || i >= h->n_files || strcmp(h->files[i].path, f->path) != 0) {
+	if (i < 0 || i >= h->n_files || h->files[i].fd != f->fd) {
 		h->bad_user++;
 		return -1;
 	}
@@ -159,8 +166,14 @@ static void cb_line(void *ctx, struct tail_file *f, const char *data, size_t len
 	l->start = f->line_start;
 	l->end = f->line_end;
 	l->file = file_index(h, f);
-	if (l->file >= 0)
-		h->files[l->file].lines++;
+	if (l->file >= 0) {
+		struct rec_file *r = &h->files[l->file];
+		r->lines++;
+		/* the names as of this line: a renamed file has new ones */
+		snprintf(r->path, sizeof(r->path), "%s", f->path);
+		snprintf(r->container_path, sizeof(r->container_path), "%s",
+			 f->container_path ? f->container_path : "");
+	}
 }
 
 static void cb_closed(void *ctx, struct tail_file *f, bool drained, bool gone)
@@ -1224,6 +1237,224 @@ TEST(test_finish_emits_rest)
 	rm_rel("pods");
 }
 
+/* ---- dirs of in-container files ---- */
+
+#define APP_UID "3e9f4051-6273-4485-b96a-7b8c9daebfc0"
+
+/* Adds <tmp>/<root>, dir rel beneath it, as container dir cdir. */
+static int add_app_dir(struct harness *h, const char *key, const char *root, const char *rel,
+		       bool in_root, const char *cdir, const char *pattern)
+{
+	char path[512];
+	struct tail_dir d = {
+	    .key = key,
+	    .root_path = path,
+	    .rel = rel,
+	    .in_root = in_root,
+	    .container_dir = cdir,
+	    .pattern = pattern,
+	    .namespace_name = "apps",
+	    .pod_name = "writer-1",
+	    .pod_uid = APP_UID,
+	    .container_name = "main",
+	};
+
+	full_path(path, sizeof(path), root);
+	d.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d.root_fd < 0)
+		return -errno;
+	return tail_add_dir(h->tail, &d);
+}
+
+static int find_container_path(struct harness *h, const char *cpath)
+{
+	for (int i = 0; i < h->n_files; i++)
+		if (strcmp(h->files[i].container_path, cpath) == 0)
+			return i;
+	return -1;
+}
+
+/* Files matching the pattern are read whole with their path in the
+ * container; other names, symlinks and fifos are not; new files are found. */
+TEST(test_app_dir_volume)
+{
+	struct harness h;
+	char buf[256], path[512], target[512];
+	struct tail_stats st;
+	int fi;
+
+	make_dirs("pods");
+	make_dirs("vol/app");
+	append_str("secret.txt", "host secret\n");
+	append_str("vol/app/a.log", "alpha 1\nalpha 2\n");
+	append_str("vol/app/b.txt", "not asked for\n");
+	full_path(path, sizeof(path), "vol/app/evil.log");
+	full_path(target, sizeof(target), "secret.txt");
+	CHECK_INT_EQ(symlink(target, path), 0);
+	full_path(path, sizeof(path), "vol/app/pipe.log");
+	CHECK_INT_EQ(mkfifo(path, 0600), 0);
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "k1", "vol", "app", false, "/var/log/app", "*.log"), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "k1", "vol", "app", false, "/var/log/app", "*.log"), 0);
+	CHECK(wait_lines(&h, 2));
+	append_str("vol/app/c.log", "gamma\n");
+	CHECK(wait_lines(&h, 3));
+	run_for(&h, 50);
+	CHECK_INT_EQ(h.n_files, 2);
+	CHECK_INT_EQ(h.n_lines, 3);
+	fi = find_container_path(&h, "/var/log/app/a.log");
+	CHECK(fi >= 0);
+	if (fi >= 0) {
+		joined(&h, fi, buf, sizeof(buf));
+		CHECK_STR_EQ(buf, "alpha 1|alpha 2");
+		CHECK_INT_EQ(h.files[fi].format, TAIL_FORMAT_PLAIN);
+		CHECK_STR_EQ(h.files[fi].uid, APP_UID);
+		CHECK_STR_EQ(h.files[fi].pod, "writer-1");
+		CHECK_STR_EQ(h.files[fi].container, "main");
+		full_path(path, sizeof(path), "vol/app/a.log");
+		CHECK_STR_EQ(h.files[fi].path, path);
+	}
+	fi = find_container_path(&h, "/var/log/app/c.log");
+	CHECK(fi >= 0);
+	tail_get_stats(h.tail, &st);
+	CHECK_INT_EQ(st.dirs_watched, 1);
+	CHECK(st.symlinks_skipped >= 1);
+	CHECK_INT_EQ(st.open_errors, 0);
+	harness_close(&h);
+	rm_rel("pods");
+	rm_rel("vol");
+	rm_rel("secret.txt");
+}
+
+/* A symlinked dir never leads out of a volume; in a container's root an
+ * absolute symlink means that root's path, not the host's. */
+TEST(test_app_dir_symlinks)
+{
+	struct harness h;
+	char buf[256], path[512], target[512];
+	struct tail_stats st;
+	int fi;
+
+	make_dirs("pods");
+	make_dirs("vol");
+	make_dirs("outside");
+	make_dirs("root/data");
+	make_dirs("data");
+	append_str("outside/x.log", "outside the volume\n");
+	append_str("root/data/x.log", "in the container\n");
+	append_str("data/x.log", "on the host\n");
+	full_path(path, sizeof(path), "vol/out");
+	full_path(target, sizeof(target), "outside");
+	CHECK_INT_EQ(symlink(target, path), 0);
+	full_path(path, sizeof(path), "root/link");
+	CHECK_INT_EQ(symlink("/data", path), 0);
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "vol", "vol", "out", false, "/data/out", "*"), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "root", "root", "link", true, "/link", "*.log"), 0);
+	CHECK(wait_lines(&h, 1));
+	run_for(&h, 100);
+	CHECK_INT_EQ(h.n_lines, 1);
+	fi = find_container_path(&h, "/link/x.log");
+	CHECK(fi >= 0);
+	if (fi >= 0) {
+		joined(&h, fi, buf, sizeof(buf));
+		CHECK_STR_EQ(buf, "in the container");
+	}
+	tail_get_stats(h.tail, &st);
+	CHECK_INT_EQ(st.dir_errors, 1);
+	CHECK_INT_EQ(st.dirs_watched, 1);
+	harness_close(&h);
+	rm_rel("pods");
+	rm_rel("vol");
+	rm_rel("outside");
+	rm_rel("root");
+	rm_rel("data");
+}
+
+/* A dir made after it was asked for is found; a file renamed to a name still
+ * read keeps its reader (nothing read twice); removing the dir drains its
+ * files and closes them, and files made after are not opened. */
+TEST(test_app_dir_later_rename_remove)
+{
+	struct harness h;
+	char buf[256], from[512], to[512];
+	struct tail_stats st;
+	bool ok = false;
+
+	make_dirs("pods");
+	make_dirs("vol");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "k", "vol", "later/logs", false, "/out/logs", "*"), 0);
+	run_for(&h, 100);
+	make_dirs("vol/later/logs");
+	append_str("vol/later/logs/app.log", "one\ntwo\n");
+	CHECK(run_until(&h, has_lines, (void *)(intptr_t)2, 3000));
+	full_path(from, sizeof(from), "vol/later/logs/app.log");
+	full_path(to, sizeof(to), "vol/later/logs/app.log.1");
+	CHECK_INT_EQ(rename(from, to), 0);
+	append_str("vol/later/logs/app.log.1", "three\n");
+	append_str("vol/later/logs/app.log", "new one\n");
+	CHECK(wait_lines(&h, 4));
+	run_for(&h, 100);
+	CHECK_INT_EQ(h.n_files, 2);
+	CHECK_INT_EQ(h.n_lines, 4);
+	joined(&h, 0, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "one|two|three");
+	CHECK_STR_EQ(h.files[0].container_path, "/out/logs/app.log.1");
+	CHECK_STR_EQ(h.files[0].path, to);
+	joined(&h, 1, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "new one");
+
+	append_str("vol/later/logs/app.log", "last\n");
+	tail_remove_dir(h.tail, "k");
+	tail_remove_dir(h.tail, "k"); /* unknown now: nothing */
+	append_str("vol/later/logs/other.log", "not read\n");
+	for (int i = 0; i < WAIT_MS / 50 && !ok; i++) {
+		run_for(&h, 50);
+		ok = h.files[0].closed == 1 && h.files[1].closed == 1;
+	}
+	CHECK(ok);
+	CHECK(h.files[1].drained);
+	joined(&h, 1, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "new one|last");
+	CHECK_INT_EQ(h.n_files, 2);
+	tail_get_stats(h.tail, &st);
+	CHECK_INT_EQ(st.dirs_watched, 0);
+	CHECK_INT_EQ(st.files_open, 0);
+	harness_close(&h);
+	rm_rel("pods");
+	rm_rel("vol");
+}
+
+/* A finished container's files are read before the others: whichever of
+ * two files the tail would read first, the finished one goes first. */
+TEST(test_finished_container_first)
+{
+	for (int round = 0; round < 2; round++) {
+		const char *uid = round == 0 ? UID_A : UID_B;
+		const char *name = round == 0 ? "main" : "app";
+		struct harness h;
+
+		make_dirs(POD_A "/main");
+		make_dirs(POD_B "/app");
+		append_str(FILE_A0, "a\n");
+		append_str(FILE_B, "b\n");
+		CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+		h.default_ready = false;
+		run_for(&h, 100);
+		CHECK_INT_EQ(h.n_files, 2);
+		CHECK_INT_EQ(h.n_lines, 0);
+		tail_container_finished(h.tail, uid, name);
+		h.default_ready = true;
+		tail_wake_pod(h.tail, NULL);
+		CHECK(wait_lines(&h, 2));
+		if (h.n_lines >= 2)
+			CHECK_STR_EQ(h.lines[0].data, round == 0 ? "a" : "b");
+		harness_close(&h);
+		rm_rel("pods");
+	}
+}
+
 int main(void)
 {
 	if (testing_mkdtemp(tmp_dir, sizeof(tmp_dir), "tail") != 0)
@@ -1247,6 +1478,10 @@ int main(void)
 	RUN(test_rotated_file_when_wanted);
 	RUN(test_deleted_files_limit);
 	RUN(test_finish_emits_rest);
+	RUN(test_app_dir_volume);
+	RUN(test_app_dir_symlinks);
+	RUN(test_app_dir_later_rename_remove);
+	RUN(test_finished_container_first);
 	testing_remove_tree(tmp_dir);
 	return testing_done();
 }
