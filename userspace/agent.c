@@ -21,6 +21,7 @@
 #include "config.h"
 #include "containers.h"
 #include "cri.h"
+#include "dockerlog.h"
 #include "hmap.h"
 #include "json.h"
 #include "kubelet.h"
@@ -60,7 +61,7 @@
 struct agent_counters {
 	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
 	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid, rate_limited, paused,
-	    multiline_invalid;
+	    multiline_invalid, docker_malformed;
 };
 
 /* A pod UID the agent asked the kubelet about. */
@@ -86,6 +87,9 @@ struct agent {
 	struct ckpt *ckpt;
 	struct hmap *pod_waits; /* uid -> agent_pod_wait */
 	struct jbuf ev;
+	char *docker_dir; /* <docker root>/containers, or NULL */
+	char *dbuf;	  /* a docker record's message, unescaped */
+	size_t dbuf_cap;
 	uint64_t seq;	/* the last event's delivery sequence number */
 	bool paused;	/* the sink is full: no file is read */
 	bool finishing; /* --exit-on-eof: every file was read to its end */
@@ -164,11 +168,16 @@ static const char *agent_basename(const char *path)
 /* Appends to b the pod and container members every event carries. Returns
  * whether the pod was in the cache (else the event counts as without pod). */
 static bool agent_enrich(struct agent *a, struct jbuf *b, const char *uid, const char *ns,
-			 const char *pod_name, const char *cname, const struct container *c)
+			 const char *pod_name, const char *cname, const struct container *c,
+			 const char *cid)
 {
 	const struct pod *pod = uid && *uid ? pods_lookup(a->pods, uid) : NULL;
 	const struct pod_container *pc = NULL;
-	const char *cid = c ? c->id : NULL;
+
+	if (c)
+		cid = c->id;
+	else if (cid && !*cid)
+		cid = NULL;
 
 	jbuf_member_str(b, "k8s.node.name", a->cfg->node_name);
 	if (pod) {
@@ -250,7 +259,8 @@ static int64_t agent_mono_to_real(int64_t mono_ns)
 /* The container a log file belongs to, as far as the agent knows. */
 static struct container *agent_file_container(struct agent *a, const struct tail_file *f)
 {
-	struct container *c = containers_by_log_path(a->containers, f->path);
+	struct container *c = f->container_id[0] ? containers_by_id(a->containers, f->container_id)
+						 : containers_by_log_path(a->containers, f->path);
 
 	return c ? c : containers_by_pod_name(a->containers, f->pod_uid, f->container_name);
 }
@@ -339,7 +349,7 @@ static bool agent_file_meta(struct agent *a, struct agent_file *af)
 			f->container_path ? f->container_path : f->path);
 	af->meta_split = af->meta.len;
 	af->meta_pod = agent_enrich(a, &af->meta, f->pod_uid, f->namespace_name, f->pod_name,
-				    f->container_name, af->meta_c);
+				    f->container_name, af->meta_c, f->container_id);
 	af->meta_valid = !af->meta.failed;
 	if (!af->meta_valid)
 		return false;
@@ -394,7 +404,7 @@ static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, c
 		if (truncated)
 			jbuf_append(&a->ev, split, sizeof(split) - 1);
 		if (!agent_enrich(a, &a->ev, f->pod_uid, f->namespace_name, f->pod_name,
-				  f->container_name, c))
+				  f->container_name, c, f->container_id))
 			a->n.events_without_pod++;
 	}
 	jbuf_puts(&a->ev, "}");
@@ -543,6 +553,31 @@ static void agent_ml_free(struct agent_file *af)
 	af->ml = NULL;
 }
 
+/* A line of docker's json-file: one record, its message joined with the
+ * records that continue it. A line too long to come whole (more than
+ * max_line_size of JSON) cannot be parsed and goes out raw, like any line
+ * that is not a record. */
+static void agent_docker_line(struct agent_file *af, const char *data, size_t len, unsigned flags)
+{
+	struct agent *a = af->a;
+	struct dockerlog_record rec;
+	int err = flags & (TAIL_PIECE_MORE | TAIL_PIECE_CONT)
+		      ? DOCKERLOG_ERR_OBJECT
+		      : dockerlog_parse_line(data, len, a->dbuf, a->dbuf_cap, &rec, NULL);
+
+	if (err) {
+		a->n.docker_malformed++;
+		if (!(flags & TAIL_PIECE_CONT))
+			log_fields(LOG_WARN, NULL, "docker: %s: %s; line emitted as it is",
+				   af->f->path,
+				   flags & TAIL_PIECE_MORE ? "record longer than max_line_size"
+							   : dockerlog_strerror(err));
+		agent_raw_line(af, data, len);
+		return;
+	}
+	agent_join(af, rec.stream, rec.time_ns, a->dbuf, rec.msg_len, rec.partial);
+}
+
 static void agent_file_line(void *ctx, struct tail_file *f, const char *data, size_t len,
 			    unsigned flags)
 {
@@ -555,6 +590,8 @@ static void agent_file_line(void *ctx, struct tail_file *f, const char *data, si
 		return;
 	if (f->format == TAIL_FORMAT_PLAIN) {
 		agent_plain_line(af, data, len, flags);
+	} else if (f->format == TAIL_FORMAT_DOCKER) {
+		agent_docker_line(af, data, len, flags);
 	} else if (flags & TAIL_PIECE_CONT) {
 		/* the rest of a raw line longer than the limit */
 		bool more = flags & TAIL_PIECE_MORE;
@@ -581,6 +618,30 @@ static void agent_file_line(void *ctx, struct tail_file *f, const char *data, si
 		ckpt_mark(af->ck, a->seq, agent_done_offset(af, flags));
 }
 
+/* A docker log file's pod and container, from dockerd's record of the
+ * container (the labels cri-dockerd sets), else from the container table. */
+static void agent_docker_names(struct agent *a, struct tail_file *f)
+{
+	struct runtime_info ri;
+	const struct container *c;
+	int err = runtime_docker_lookup(a->cfg->docker_root, f->container_id, &ri);
+
+	if (err == 0) {
+		snprintf(f->pod_uid, sizeof(f->pod_uid), "%s", ri.pod_uid);
+		snprintf(f->namespace_name, sizeof(f->namespace_name), "%s", ri.pod_namespace);
+		snprintf(f->pod_name, sizeof(f->pod_name), "%s", ri.pod_name);
+		snprintf(f->container_name, sizeof(f->container_name), "%s", ri.name);
+	} else if (err != -ENOENT) {
+		a->n.runtime_errors++;
+		log_warn("docker: config of container %s: %s", f->container_id, strerror(-err));
+	}
+	c = containers_by_id(a->containers, f->container_id);
+	if (c && !f->pod_uid[0])
+		snprintf(f->pod_uid, sizeof(f->pod_uid), "%s", c->pod_uid);
+	if (c && c->name && !f->container_name[0])
+		snprintf(f->container_name, sizeof(f->container_name), "%s", c->name);
+}
+
 static void agent_file_opened(void *ctx, struct tail_file *f, const struct stat *st)
 {
 	struct agent *a = ctx;
@@ -604,6 +665,8 @@ static void agent_file_opened(void *ctx, struct tail_file *f, const struct stat 
 				  f->path);
 		}
 	}
+	if (f->format == TAIL_FORMAT_DOCKER)
+		agent_docker_names(a, f);
 	f->start_offset = start;
 	af->a = a;
 	af->f = f;
@@ -722,8 +785,8 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 	}
 	if (af->released)
 		return true;
-	if (loop_now_ms() >= af->deadline_ms)
-		goto release;
+	if (loop_now_ms() >= af->deadline_ms || !f->pod_uid[0])
+		goto release; /* no pod to ask about: a container docker runs by itself */
 	pod = pods_lookup(a->pods, f->pod_uid);
 	if (!pod) {
 		w = agent_want_pod(a, f->pod_uid);
@@ -885,7 +948,7 @@ static void agent_container_event(struct agent *a, struct container *c, const ch
 		if (e->exit_code & 0x7f)
 			jbuf_member_int(&a->ev, "process.exit.signal", e->exit_code & 0x7f);
 	}
-	if (!agent_enrich(a, &a->ev, c->pod_uid, NULL, NULL, c->name, c))
+	if (!agent_enrich(a, &a->ev, c->pod_uid, NULL, NULL, c->name, c, NULL))
 		a->n.events_without_pod++;
 	jbuf_puts(&a->ev, "}");
 	agent_emit(a);
@@ -1127,12 +1190,14 @@ static void agent_log_summary(struct agent *a)
 		ckpt_get_stats(a->ckpt, &cs);
 	n = snprintf(fields, sizeof(fields),
 		     "\"log_events\":%llu,\"container_events\":%llu,\"events_without_pod\":%llu,"
-		     "\"cri_malformed\":%llu,\"lines_split\":%llu,\"invalid_utf8_bytes\":%llu,"
+		     "\"cri_malformed\":%llu,\"docker_malformed\":%llu,\"lines_split\":%llu,"
+		     "\"invalid_utf8_bytes\":%llu,"
 		     "\"sink_errors\":%llu,\"files_opened\":%llu,\"bytes_read\":%llu,"
 		     "\"ringbuf_records\":%llu,\"ringbuf_dropped\":%llu,\"ringbuf_malformed\":%llu",
 		     (unsigned long long)a->n.log_events, (unsigned long long)a->n.container_events,
 		     (unsigned long long)a->n.events_without_pod,
 		     (unsigned long long)a->n.cri_malformed,
+		     (unsigned long long)a->n.docker_malformed,
 		     (unsigned long long)a->n.lines_split + (unsigned long long)ts.lines_split,
 		     (unsigned long long)a->n.invalid_utf8_bytes,
 		     (unsigned long long)a->n.sink_errors, (unsigned long long)ts.files_opened,
@@ -1195,6 +1260,7 @@ static int agent_start(struct agent *a)
 	};
 	struct tail_options to = {
 	    .pods_dir = cfg->pods_log_dir,
+	    .docker_dir = NULL,
 	    .max_line = cfg->max_line_size,
 	    .rescan_ms = cfg->rescan_interval_ms,
 	    .deleted_grace_ms = 1000,
@@ -1227,6 +1293,18 @@ static int agent_start(struct agent *a)
 	}
 	if (agent_prepare_state_dir(cfg->state_dir) != 0)
 		return -1;
+	if (cfg->docker_root[0]) {
+		size_t n = strlen(cfg->docker_root) + sizeof("/containers");
+		a->docker_dir = malloc(n);
+		a->dbuf_cap = cfg->max_line_size + TAIL_HEADER_ROOM;
+		a->dbuf = malloc(a->dbuf_cap);
+		if (!a->docker_dir || !a->dbuf) {
+			log_error("start: out of memory");
+			return -1;
+		}
+		snprintf(a->docker_dir, n, "%s/containers", cfg->docker_root);
+		to.docker_dir = a->docker_dir;
+	}
 	a->loop = loop_new();
 	if (!a->loop || sink_open(&a->sink, cfg->output, a->loop) != 0)
 		return -1;
@@ -1326,6 +1404,8 @@ static void agent_stop(struct agent *a)
 		close(a->sigfd);
 	loop_free(a->loop);
 	jbuf_free(&a->ev);
+	free(a->docker_dir);
+	free(a->dbuf);
 }
 
 int agent_run(const struct config *cfg)

@@ -162,71 +162,94 @@ static int applogs_open_root(int pid, const char *id)
 	return err;
 }
 
+/* Hands d (root_fd set) to the tail as key; root is root_fd's path. */
+static void applogs_add_dir(struct applogs_round *r, const struct pod *pod,
+			    const struct pod_container *pc, const struct logpath_glob *g,
+			    const char *key, const char *root, struct tail_dir *d)
+{
+	struct applogs *x = r->x;
+	int rc;
+
+	while (d->rel[0] == '/')
+		d->rel++;
+	d->key = key;
+	d->root_path = root;
+	d->container_dir = g->container_dir;
+	d->pattern = g->pattern;
+	d->namespace_name = pod->namespace_name;
+	d->pod_name = pod->name;
+	d->pod_uid = pod->uid;
+	d->container_name = pc->name;
+	rc = tail_add_dir(r->tail, d);
+	if (rc == 0) {
+		applogs_add(x, key, true);
+		x->stats.dirs++;
+	} else {
+		log_warn("applogs: pod %s/%s, container %s: watching %s/%s: %s",
+			 pod->namespace_name, pod->name, pc->name, root, d->rel, strerror(-rc));
+	}
+}
+
+/* The dir of glob g in the container's own filesystem: through its init
+ * process, while that lives. */
+static void applogs_want_proc(struct applogs_round *r, const struct pod *pod,
+			      const struct pod_container *pc, const struct logpath_glob *g)
+{
+	struct applogs *x = r->x;
+	const struct container *c = containers_by_pod_name(r->cs, pod->uid, pc->name);
+	char key[APPLOGS_KEY_MAX], root[64];
+	struct tail_dir d = {.rel = g->container_dir, .in_root = true};
+
+	if (!c || c->exited || !c->n_cgroups || c->init_tgid <= 0)
+		return; /* asked again when it starts (see applogs.h) */
+	if (snprintf(key, sizeof(key), "p\x1f%s\x1f%s\x1f%s", c->id, g->container_dir,
+		     g->pattern) >= (int)sizeof(key) ||
+	    applogs_seen(x, key))
+		return;
+	d.root_fd = applogs_open_root(c->init_tgid, c->id);
+	if (d.root_fd < 0) {
+		x->stats.proc_root_refused++;
+		log_debug("applogs: root of container %s (pid %d): %s", c->id, c->init_tgid,
+			  strerror(-d.root_fd));
+		return;
+	}
+	snprintf(root, sizeof(root), "/proc/%d/root", c->init_tgid);
+	applogs_add_dir(r, pod, pc, g, key, root, &d);
+}
+
 /* Asks the tail for the dir of glob g (resolved for container pc of pod). */
 static void applogs_want(struct applogs_round *r, const struct pod *pod,
 			 const struct pod_container *pc, const struct logpath_glob *g)
 {
 	struct applogs *x = r->x;
 	char key[APPLOGS_KEY_MAX], root[PATH_MAX];
-	struct tail_dir d = {
-	    .container_dir = g->container_dir,
-	    .pattern = g->pattern,
-	    .namespace_name = pod->namespace_name,
-	    .pod_name = pod->name,
-	    .pod_uid = pod->uid,
-	    .container_name = pc->name,
-	};
-	int rc;
+	struct tail_dir d = {.rel = g->dir + g->dir_base_len, .in_root = false};
 
-	if (!g->via_proc_root) {
-		/* a volume: read from the host for as long as the pod is cached */
-		if (snprintf(key, sizeof(key), "v\x1f%s\x1f%s\x1f%s\x1f%s", pod->uid, pc->name,
-			     g->dir, g->pattern) >= (int)sizeof(key) ||
-		    applogs_seen(x, key))
-			return;
-		memcpy(root, g->dir, g->dir_base_len);
-		root[g->dir_base_len] = '\0';
-		if (!g->dir_base_len)
-			snprintf(root, sizeof(root), "/");
-		d.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (d.root_fd < 0) {
-			r->retry = true; /* the kubelet has not set the volume up yet */
-			return;
-		}
-		d.rel = g->dir + g->dir_base_len;
-		d.in_root = false;
-	} else {
-		/* the container's own files: through its live init process */
-		const struct container *c = containers_by_pod_name(r->cs, pod->uid, pc->name);
-		if (!c || c->exited || !c->n_cgroups || c->init_tgid <= 0)
-			return; /* asked again when it starts (see applogs.h) */
-		if (snprintf(key, sizeof(key), "p\x1f%s\x1f%s\x1f%s", c->id, g->dir, g->pattern) >=
-			(int)sizeof(key) ||
-		    applogs_seen(x, key))
-			return;
-		d.root_fd = applogs_open_root(c->init_tgid, c->id);
-		if (d.root_fd < 0) {
-			x->stats.proc_root_refused++;
-			log_debug("applogs: root of container %s (pid %d): %s", c->id, c->init_tgid,
-				  strerror(-d.root_fd));
-			return;
-		}
-		snprintf(root, sizeof(root), "/proc/%d/root", c->init_tgid);
-		d.rel = g->dir;
-		d.in_root = true;
+	if (g->via_proc_root) {
+		applogs_want_proc(r, pod, pc, g);
+		return;
 	}
-	while (d.rel[0] == '/')
-		d.rel++;
-	d.key = key;
-	d.root_path = root;
-	rc = tail_add_dir(r->tail, &d);
-	if (rc == 0) {
-		applogs_add(x, key, true);
-		x->stats.dirs++;
-	} else {
-		log_warn("applogs: pod %s/%s, container %s: watching %s/%s: %s",
-			 pod->namespace_name, pod->name, pc->name, root, d.rel, strerror(-rc));
+	/* a volume: read from the host for as long as the pod is cached */
+	if (snprintf(key, sizeof(key), "v\x1f%s\x1f%s\x1f%s\x1f%s", pod->uid, pc->name, g->dir,
+		     g->pattern) >= (int)sizeof(key) ||
+	    applogs_seen(x, key))
+		return;
+	memcpy(root, g->dir, g->dir_base_len);
+	root[g->dir_base_len] = '\0';
+	if (!g->dir_base_len)
+		snprintf(root, sizeof(root), "/");
+	d.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d.root_fd < 0 && strncmp(root, x->kubelet_root, strlen(x->kubelet_root)) != 0) {
+		/* a hostPath the agent does not see (not mounted into its own
+		 * container): the container sees it, while it runs */
+		applogs_want_proc(r, pod, pc, g);
+		return;
 	}
+	if (d.root_fd < 0) {
+		r->retry = true; /* the kubelet has not set the volume up yet */
+		return;
+	}
+	applogs_add_dir(r, pod, pc, g, key, root, &d);
 }
 
 static bool applogs_pod(const struct pod *pod, void *ctx)

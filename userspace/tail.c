@@ -32,13 +32,19 @@
 #include <unistd.h>
 
 #define TAIL_READ_CHUNK	  65536
-#define TAIL_HEADER_ROOM  64 /* a CRI line's time, stream and tag before the message */
 #define TAIL_TICK_MS	  250
 #define TAIL_HEAD	  64   /* first bytes kept to notice a file truncated and written again */
 #define TAIL_DIR_RETRY_MS 1000 /* a dir of in-container files not there yet is looked for again */
 #define TAIL_FILE_MASK	  (IN_MODIFY | IN_DELETE | IN_MOVED_FROM)
 
-enum tail_watch_kind { TAIL_WATCH_ROOT, TAIL_WATCH_POD, TAIL_WATCH_CONTAINER, TAIL_WATCH_APP };
+enum tail_watch_kind {
+	TAIL_WATCH_ROOT,
+	TAIL_WATCH_POD,
+	TAIL_WATCH_CONTAINER,
+	TAIL_WATCH_APP,
+	TAIL_WATCH_DOCKER_ROOT, /* <docker root>/containers */
+	TAIL_WATCH_DOCKER,	/* <docker root>/containers/<id> */
+};
 
 struct tail_sub;
 
@@ -51,6 +57,7 @@ struct tail_watch {
 	char pod_name[TAIL_NAME_MAX + 1];
 	char pod_uid[TAIL_NAME_MAX + 1];
 	char container_name[TAIL_NAME_MAX + 1];
+	char container_id[TAIL_ID_MAX + 1]; /* docker's container dirs */
 	/* dirs of in-container files: the dir, and who asked for which names */
 	int dirfd;
 	struct tail_sub *subs;
@@ -102,6 +109,7 @@ struct tail {
 	bool kicked;
 	bool root_ok;
 	bool root_warned;	  /* the pods dir's absence was reported */
+	bool docker_ok;		  /* docker's containers dir is watched */
 	struct hmap *watches;	  /* wd -> tail_watch */
 	struct hmap *watch_paths; /* dir path -> tail_watch */
 	struct hmap *files;	  /* path -> tail_fstate */
@@ -208,7 +216,7 @@ static struct tail_watch *tail_add_watch(struct tail *t, const char *path,
 
 	if (w)
 		return w;
-	if (kind == TAIL_WATCH_CONTAINER)
+	if (kind == TAIL_WATCH_CONTAINER || kind == TAIL_WATCH_DOCKER)
 		mask |= TAIL_FILE_MASK;
 	wd = inotify_add_watch(t->ifd, path, mask);
 	if (wd < 0) {
@@ -277,6 +285,8 @@ static void tail_forget_watch(struct tail *t, struct tail_watch *w)
 		hmap_del(t->watch_paths, w->path, strlen(w->path));
 	if (w->kind == TAIL_WATCH_ROOT)
 		t->root_ok = false;
+	if (w->kind == TAIL_WATCH_DOCKER_ROOT)
+		t->docker_ok = false;
 	if (w->kind == TAIL_WATCH_APP) {
 		struct tail_file_visit x = {.t = t, .w = w};
 		tail_for_files(&x, tail_retire_file);
@@ -422,8 +432,11 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd < 0 && errno == ENOENT)
 			return;
-		if (fd < 0 && errno == ELOOP && sub) {
+		if (fd < 0 && errno == ELOOP) {
+			/* in a pods dir: a link to docker's own file (cri-dockerd), read
+			 * from the docker root when that is set */
 			t->stats.symlinks_skipped++;
+			log_debug("tail: %s is a symlink; not read", path);
 			return;
 		}
 		t->stats.open_errors++;
@@ -469,7 +482,9 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	f->pub.fd = fd;
 	f->pub.path = f->path;
 	f->pub.container_path = f->container_path;
-	f->pub.format = sub ? TAIL_FORMAT_PLAIN : TAIL_FORMAT_CRI;
+	f->pub.format = sub			       ? TAIL_FORMAT_PLAIN
+			: w->kind == TAIL_WATCH_DOCKER ? TAIL_FORMAT_DOCKER
+						       : TAIL_FORMAT_CRI;
 	f->pub.rotated = rotated;
 	if (sub)
 		w = &sub->ids;
@@ -477,6 +492,7 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	memcpy(f->pub.pod_name, w->pod_name, sizeof(f->pub.pod_name));
 	memcpy(f->pub.pod_uid, w->pod_uid, sizeof(f->pub.pod_uid));
 	memcpy(f->pub.container_name, w->container_name, sizeof(f->pub.container_name));
+	memcpy(f->pub.container_id, w->container_id, sizeof(f->pub.container_id));
 	f->pub.restart = restart;
 	f->pub.open_ns = loop_now_ns();
 	f->pub.create_to_open_ns = tail_birth_ns(fd, &f->pub.create_known);
@@ -502,30 +518,58 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	tail_make_pending(t, f);
 }
 
+/* "<restart>.log.<suffix>": the kubelet's rotated name. */
+static bool tail_parse_rotated_name(const char *name, int *restart)
+{
+	char base[32];
+	const char *dot = strstr(name, ".log.");
+	size_t n = dot ? (size_t)(dot - name) + 4 : 0;
+
+	if (!dot || n >= sizeof(base) || !dot[5])
+		return false;
+	memcpy(base, name, n);
+	base[n] = '\0';
+	return tail_parse_log_name(base, restart);
+}
+
+enum tail_name { TAIL_NAME_OTHER, TAIL_NAME_LIVE, TAIL_NAME_ROTATED };
+
+/* A name in a container dir: the live log file, a rotated one, or other.
+ * Docker's are <id>-json.log and <id>-json.log.<n>, the kubelet's <restart>.log
+ * and <restart>.log.<time>. Compressed files are never read. */
+static enum tail_name tail_classify(const struct tail_watch *w, const char *name, int *restart)
+{
+	size_t len = strlen(name);
+
+	*restart = 0;
+	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
+		return TAIL_NAME_OTHER;
+	if (w->kind == TAIL_WATCH_DOCKER) {
+		size_t n = strlen(w->container_id);
+		const char *rest;
+		if (len < n + 9 || strncmp(name, w->container_id, n) != 0 ||
+		    strncmp(name + n, "-json.log", 9) != 0)
+			return TAIL_NAME_OTHER;
+		rest = name + n + 9;
+		if (!*rest)
+			return TAIL_NAME_LIVE;
+		return rest[0] == '.' && rest[1] ? TAIL_NAME_ROTATED : TAIL_NAME_OTHER;
+	}
+	if (tail_parse_log_name(name, restart))
+		return TAIL_NAME_LIVE;
+	return tail_parse_rotated_name(name, restart) ? TAIL_NAME_ROTATED : TAIL_NAME_OTHER;
+}
+
 static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name)
 {
 	char path[PATH_MAX];
 	int restart, n;
 
-	if (!tail_parse_log_name(name, &restart))
+	if (tail_classify(cdir, name, &restart) != TAIL_NAME_LIVE)
 		return;
 	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
 	if (n > 0 && (size_t)n < sizeof(path))
 		tail_open_path(t, cdir, path, n, restart, false, NULL, NULL);
-}
-
-/* "<restart>.log.<suffix>", not compressed: the kubelet's rotated name. */
-static bool tail_parse_rotated_name(const char *name, int *restart)
-{
-	char base[32];
-	const char *dot = strstr(name, ".log.");
-	size_t n = dot ? (size_t)(dot - name) + 4 : 0, len = strlen(name);
-
-	if (!dot || n >= sizeof(base) || !dot[5] || (len > 3 && strcmp(name + len - 3, ".gz") == 0))
-		return false;
-	memcpy(base, name, n);
-	base[n] = '\0';
-	return tail_parse_log_name(base, restart);
 }
 
 /* At a scan: a rotated file the caller still owes lines of is opened. */
@@ -535,7 +579,7 @@ static void tail_consider_rotated(struct tail *t, const struct tail_watch *cdir,
 	struct stat st;
 	int restart, n;
 
-	if (!t->cb.wanted || !tail_parse_rotated_name(name, &restart))
+	if (!t->cb.wanted || tail_classify(cdir, name, &restart) != TAIL_NAME_ROTATED)
 		return;
 	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
 	if (n <= 0 || (size_t)n >= sizeof(path) || hmap_get(t->files, path, (size_t)n) ||
@@ -731,7 +775,8 @@ static void tail_look_for_copy(struct tail *t, const struct tail_fstate *f)
 	if (!slash)
 		return;
 	w = hmap_get(t->watch_paths, f->path, (size_t)(slash - f->path));
-	if (!w || w->kind != TAIL_WATCH_CONTAINER || !(d = opendir(w->path)))
+	if (!w || (w->kind != TAIL_WATCH_CONTAINER && w->kind != TAIL_WATCH_DOCKER) ||
+	    !(d = opendir(w->path)))
 		return;
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
@@ -961,6 +1006,47 @@ static void tail_file_event(struct tail *t, struct tail_watch *w, const struct i
 	}
 }
 
+/* "<docker root>/containers/<id>": its log file when one is made. */
+static void tail_add_docker_dir(struct tail *t, const char *id)
+{
+	char path[PATH_MAX];
+	struct tail_watch ids = {0}, *w;
+	size_t n = strlen(id);
+
+	if (n == 0 || n > TAIL_ID_MAX || strspn(id, "0123456789abcdef") != n ||
+	    snprintf(path, sizeof(path), "%s/%s", t->opts.docker_dir, id) >= (int)sizeof(path))
+		return;
+	memcpy(ids.container_id, id, n + 1);
+	w = tail_add_watch(t, path, TAIL_WATCH_DOCKER, &ids);
+	if (w)
+		tail_scan_container_dir(t, w);
+}
+
+/* Watches docker's containers dir, when there is one: on most nodes there
+ * is none, which is not worth a word. */
+static void tail_watch_docker(struct tail *t)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!t->opts.docker_dir)
+		return;
+	if (!t->docker_ok) {
+		if (access(t->opts.docker_dir, R_OK | X_OK) != 0 ||
+		    !tail_add_watch(t, t->opts.docker_dir, TAIL_WATCH_DOCKER_ROOT, NULL))
+			return;
+		t->docker_ok = true;
+		log_info("tail: reading docker's json-file logs under %s", t->opts.docker_dir);
+	}
+	d = opendir(t->opts.docker_dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+			tail_add_docker_dir(t, de->d_name);
+	closedir(d);
+}
+
 static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
 {
 	struct tail_watch *w;
@@ -993,7 +1079,12 @@ static void tail_inotify_event(struct tail *t, const struct inotify_event *ev)
 		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
 			tail_add_container_dir(t, w, ev->name);
 		break;
+	case TAIL_WATCH_DOCKER_ROOT:
+		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+			tail_add_docker_dir(t, ev->name);
+		break;
 	case TAIL_WATCH_CONTAINER:
+	case TAIL_WATCH_DOCKER:
 	case TAIL_WATCH_APP:
 		tail_file_event(t, w, ev);
 		break;
@@ -1060,6 +1151,7 @@ static void tail_rescan(struct tail *t)
 
 	t->stats.rescans++;
 	hmap_foreach(t->watches, tail_rescan_app_visit, t);
+	tail_watch_docker(t);
 	tail_watch_root(t);
 	if (!t->root_ok)
 		return;

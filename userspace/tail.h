@@ -25,10 +25,15 @@ struct loop;
 struct tail;
 
 #define TAIL_NAME_MAX 253
+#define TAIL_ID_MAX   64 /* a container id */
+/* A line of up to max_line + TAIL_HEADER_ROOM bytes is handed over whole:
+ * room for a CRI line's time, stream and tag before the message. */
+#define TAIL_HEADER_ROOM 64
 
 enum tail_format {
-	TAIL_FORMAT_CRI,   /* a CRI log file: "<time> <stream> <P|F> <message>" */
-	TAIL_FORMAT_PLAIN, /* an in-container file: each line is a message */
+	TAIL_FORMAT_CRI,    /* a CRI log file: "<time> <stream> <P|F> <message>" */
+	TAIL_FORMAT_PLAIN,  /* an in-container file: each line is a message */
+	TAIL_FORMAT_DOCKER, /* docker's json-file: {"log":…,"stream":…,"time":…} */
 };
 
 struct tail_file {
@@ -38,6 +43,9 @@ struct tail_file {
 	char pod_name[TAIL_NAME_MAX + 1];
 	char pod_uid[TAIL_NAME_MAX + 1];
 	char container_name[TAIL_NAME_MAX + 1];
+	/* a docker log file's container (its dir's name), else ""; the names
+	 * above are then "" until opened() fills them in */
+	char container_id[TAIL_ID_MAX + 1];
 	int restart;		   /* the <restart> of <restart>.log */
 	int64_t open_ns;	   /* CLOCK_MONOTONIC when opened */
 	int64_t create_to_open_ns; /* file birth (statx btime) to open; valid if create_known */
@@ -82,6 +90,7 @@ struct tail_callbacks {
 
 struct tail_options {
 	const char *pods_dir;
+	const char *docker_dir;	  /* <docker root>/containers, or NULL */
 	size_t max_line;	  /* longest line handed over in one piece */
 	int64_t rescan_ms;	  /* safety-net rescan period */
 	int64_t deleted_grace_ms; /* a deleted or renamed file at EOF is closed after this */

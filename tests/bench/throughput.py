@@ -338,7 +338,7 @@ def run(args, workdir):
             os.remove(path)
     shutil.rmtree(state_dir, ignore_errors=True)
     os.makedirs(state_dir)
-    argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--pods-log-dir", pods_dir,
+    argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--docker-root", "", "--pods-log-dir", pods_dir,
             "--output", f"file:{out_path}", "--state-dir", state_dir,
             "--kubelet-url", "http://127.0.0.1:9", "--metadata-wait-ms", "0",
             "--log-level", "warn"]

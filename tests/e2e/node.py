@@ -1471,6 +1471,8 @@ class Node:
             json.dump(conf, f, indent=1)
         argv = [GLIMPSE_BIN,
                 "--pods-log-dir", pods_log_dir if pods_log_dir is not None else self.pods_log_dir,
+                "--docker-root", "",  # the host's docker, if any, is not this node's
+                "--kubelet-root-dir", self.kubelet_root,
                 "--kubelet-url", self.kubelet.url,
                 "--node-name", self.node_name,
                 "--state-dir", state_dir,

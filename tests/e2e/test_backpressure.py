@@ -61,7 +61,7 @@ def run(stall_s, cap_mb=CAP_MB):
     try:
         pods = os.path.join(work, "pods")
         write_logs(pods)
-        argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--pods-log-dir", pods,
+        argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--docker-root", "", "--pods-log-dir", pods,
                 "--state-dir", os.path.join(work, "state"), "--output", "stdout",
                 "--kubelet-url", "http://127.0.0.1:9", "--metadata-wait-ms", "0",
                 "--max-queued-bytes", str(cap_mb << 20), "--log-level", "info"]

@@ -184,7 +184,7 @@ class Output:
 
 def start_agent(glimpse, work, pods, state, out, run):
     err = open(os.path.join(work, f"stderr-{run}.log"), "wb")
-    argv = [glimpse, "--pods-log-dir", pods, "--state-dir", state, "--output", f"file:{out}",
+    argv = [glimpse, "--docker-root", "", "--pods-log-dir", pods, "--state-dir", state, "--output", f"file:{out}",
             "--kubelet-url", "http://127.0.0.1:9", "--metadata-wait-ms", "0",
             "--checkpoint-interval-ms", str(CHECKPOINT_MS), "--rescan-interval-s", "1",
             "--log-level", "info"]

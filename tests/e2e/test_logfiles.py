@@ -176,7 +176,7 @@ class Scene:
         """Runs the agent once; checks its exit; returns its Run."""
         number = len(self.runs) + 1
         stderr_path = os.path.join(self.workdir, f"stderr-{number}.txt")
-        argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--pods-log-dir", self.pods_dir,
+        argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--docker-root", "", "--pods-log-dir", self.pods_dir,
                 "--output", f"file:{self.output_path}", "--state-dir", self.state_dir,
                 "--kubelet-url", "http://127.0.0.1:9", "--metadata-wait-ms", "0",
                 "--log-level", "info"]

@@ -93,7 +93,7 @@ def bodies(out, uid):
 
 
 def run_once(work, kubelet, extra=()):
-    argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--pods-log-dir", os.path.join(work, "pods"),
+    argv = [node.GLIMPSE_BIN, "--exit-on-eof", "--docker-root", "", "--pods-log-dir", os.path.join(work, "pods"),
             "--state-dir", os.path.join(work, "state"), "--output",
             "file:" + os.path.join(work, "out.json"), "--kubelet-url", kubelet.url,
             "--metadata-wait-ms", "5000", "--log-level", "info", *extra]
@@ -160,7 +160,7 @@ def test_trace_held_across_sigkill():
         pods = os.path.join(work, "pods")
         path = log_dir(pods, "java-app", uid)
         out = os.path.join(work, "out.json")
-        argv = [node.GLIMPSE_BIN, "--pods-log-dir", pods, "--state-dir",
+        argv = [node.GLIMPSE_BIN, "--docker-root", "", "--pods-log-dir", pods, "--state-dir",
                 os.path.join(work, "state"), "--output", f"file:{out}",
                 "--kubelet-url", kubelet.url, "--checkpoint-interval-ms", "50",
                 "--log-level", "info"]

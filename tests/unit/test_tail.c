@@ -45,6 +45,7 @@ struct rec_file {
 	char ns[TAIL_NAME_MAX + 1], pod[TAIL_NAME_MAX + 1], uid[TAIL_NAME_MAX + 1];
 	char container[TAIL_NAME_MAX + 1];
 	char container_path[512]; /* "" for a CRI file */
+	char container_id[TAIL_ID_MAX + 1];
 	enum tail_format format;
 	int fd; /* the same for the file's life, also across a rename */
 	int restart;
@@ -79,6 +80,7 @@ struct harness {
 	uint64_t start_offset; /* given to every file opened */
 	const char *wanted;    /* a rotated file name to accept */
 	size_t max_deleted;
+	char *docker_dir; /* set before harness_open: <tmp>/<it> is docker's containers dir */
 };
 
 static void cb_opened(void *ctx, struct tail_file *f, const struct stat *st)
@@ -100,6 +102,7 @@ static void cb_opened(void *ctx, struct tail_file *f, const struct stat *st)
 	snprintf(r->container_path, sizeof(r->container_path), "%s",
 		 f->container_path ? f->container_path : "");
 	r->format = f->format;
+	memcpy(r->container_id, f->container_id, sizeof(r->container_id));
 	r->fd = f->fd;
 	r->restart = f->restart;
 	r->open_ns = f->open_ns;
@@ -232,12 +235,19 @@ static int harness_open(struct harness *h, const char *pods, int64_t rescan_ms, 
 	uint64_t start_offset = h->start_offset;
 	const char *wanted = h->wanted;
 	size_t max_deleted = h->max_deleted ? h->max_deleted : 64;
+	char *docker = h->docker_dir, docker_dir[256];
 
 	memset(h, 0, sizeof(*h));
 	h->default_ready = true;
 	h->start_offset = start_offset;
 	h->wanted = wanted;
 	h->max_deleted = max_deleted;
+	if (docker) {
+		pods_path(docker_dir, sizeof(docker_dir), docker);
+		h->docker_dir = strdup(docker_dir);
+		if (!h->docker_dir)
+			return -ENOMEM;
+	}
 	h->loop = loop_new();
 	if (!h->loop)
 		return -ENOMEM;
@@ -247,6 +257,7 @@ static int harness_open(struct harness *h, const char *pods, int64_t rescan_ms, 
 		return -ENOMEM;
 	opts = (struct tail_options){
 	    .pods_dir = h->pods_dir,
+	    .docker_dir = h->docker_dir,
 	    .max_line = MAX_LINE,
 	    .rescan_ms = rescan_ms,
 	    .deleted_grace_ms = GRACE_MS,
@@ -275,6 +286,7 @@ static void harness_close(struct harness *h)
 	free(h->lines);
 	loop_free(h->loop);
 	free(h->pods_dir);
+	free(h->docker_dir);
 }
 
 /* ---- running the loop ---- */
@@ -445,7 +457,7 @@ static int find_file(struct harness *h, const char *rel)
 /* (1) a pod dir, its container dir and file created after tail_open */
 TEST(test_found_through_inotify)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[512], path[512];
 	struct tail_stats st;
 	int fi;
@@ -510,7 +522,7 @@ TEST(test_found_through_inotify)
  * a large one across several turns of a small read budget */
 TEST(test_existing_files_from_start)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256], line[64];
 	int fa, fb, big;
 	size_t in_order = 0, seen = 0;
@@ -558,7 +570,7 @@ TEST(test_existing_files_from_start)
 /* (3) a file written in several appends, with lines split across writes */
 TEST(test_split_writes)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256];
 
 	make_dirs(POD_A "/main");
@@ -631,7 +643,7 @@ static void check_pieces(struct harness *h, size_t from, size_t n_pieces, const 
 /* (4) lines longer than max_line + 64 come in pieces */
 TEST(test_long_lines_in_pieces)
 {
-	struct harness h;
+	struct harness h = {0};
 	char longest[1001], exact[LIMIT + 1], over[LIMIT + 2], split[221];
 	struct tail_stats st;
 
@@ -689,7 +701,7 @@ TEST(test_long_lines_in_pieces)
 /* (5) a file deleted with unread bytes is drained, then closed after the grace */
 TEST(test_deleted_file_drained_then_closed)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256], path[512];
 	struct tail_stats st;
 	int64_t deleted_ms;
@@ -807,7 +819,7 @@ static bool wake_checked(struct harness *h, void *arg)
 
 static void wake_phase(bool wake_all)
 {
-	struct harness h;
+	struct harness h = {0};
 	struct wake_state w = {.wake_all = wake_all};
 
 	make_dirs(POD_A "/main");
@@ -854,7 +866,7 @@ TEST(test_ready_and_wake_all)
 /* (7) a pods dir that is missing at start is picked up on a rescan */
 TEST(test_missing_pods_dir)
 {
-	struct harness h;
+	struct harness h = {0};
 	struct tail_stats st;
 	char buf[128];
 
@@ -899,7 +911,7 @@ TEST(test_non_cri_names_ignored)
 	    "pods/a_b_c_d/c/0.log",
 	    "pods/_pod_uid/c/0.log",
 	};
-	struct harness h;
+	struct harness h = {0};
 	char buf[128];
 
 	make_dirs(POD_A "/main");
@@ -932,7 +944,7 @@ TEST(test_non_cri_names_ignored)
 /* (9) a file that shrinks is read again from the start */
 TEST(test_truncation_restarts)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[128], path[512];
 	struct tail_stats st;
 	int fd;
@@ -971,7 +983,7 @@ TEST(test_truncation_restarts)
  * old one is closed after the grace while the new one stays open. */
 TEST(test_rotation_keeps_both)
 {
-	struct harness h;
+	struct harness h = {0};
 	char path[512], rotated[512], buf[128];
 	int wfd, old_fi, new_fi;
 	bool ok = false;
@@ -1020,7 +1032,7 @@ TEST(test_rotation_keeps_both)
  * again is watched again. */
 TEST(test_pod_dir_removed_and_recreated)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[128];
 	bool ok = false;
 	int fi;
@@ -1062,7 +1074,7 @@ TEST(test_pod_dir_removed_and_recreated)
 /* tail_close with files open and unread: each gets its closed callback */
 TEST(test_close_with_open_files)
 {
-	struct harness h;
+	struct harness h = {0};
 	struct tail_stats st;
 
 	make_dirs(POD_A "/main");
@@ -1107,7 +1119,7 @@ TEST(test_start_offset_and_line_offsets)
 /* A piece of a long line carries the line's start, and its own end. */
 TEST(test_piece_offsets)
 {
-	struct harness h;
+	struct harness h = {0};
 	char line[MAX_LINE * 3];
 	size_t n = sizeof(line) - 1;
 
@@ -1214,7 +1226,7 @@ TEST(test_deleted_files_limit)
 /* tail_finish hands over an unterminated last line and closes as drained. */
 TEST(test_finish_emits_rest)
 {
-	struct harness h;
+	struct harness h = {0};
 
 	make_dirs(POD_A "/main");
 	append_str(FILE_A0, "one\ntail-without-newline");
@@ -1235,6 +1247,61 @@ TEST(test_finish_emits_rest)
 	CHECK(h.files[0].drained);
 	harness_close(&h);
 	rm_rel("pods");
+}
+
+/* ---- docker's json-file logs ---- */
+
+#define DOCKER_ID "4fa05162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4"
+
+/* <docker>/containers/<id>/<id>-json.log is read with the id; other files of
+ * the dir are not; a rotated one is when wanted, a compressed one never; a
+ * container dir made later is found. */
+TEST(test_docker_dirs)
+{
+	struct harness h = {.docker_dir = "docker/containers", .wanted = DOCKER_ID "-json.log.1"};
+	const char *d = "docker/containers/" DOCKER_ID "/";
+	char rel[256];
+	int fi;
+
+	make_dirs("pods");
+	make_dirs("docker/containers/" DOCKER_ID);
+	make_dirs("docker/containers/not-an-id");
+	snprintf(rel, sizeof(rel), "%s%s", d, DOCKER_ID "-json.log");
+	append_str(rel, "{\"log\":\"live\\n\"}\n");
+	snprintf(rel, sizeof(rel), "%s%s", d, DOCKER_ID "-json.log.1");
+	append_str(rel, "{\"log\":\"rotated\\n\"}\n");
+	snprintf(rel, sizeof(rel), "%s%s", d, DOCKER_ID "-json.log.2.gz");
+	append_str(rel, "compressed\n");
+	snprintf(rel, sizeof(rel), "%s%s", d, "config.v2.json");
+	append_str(rel, "{}\n");
+	append_str("docker/containers/not-an-id/not-an-id-json.log", "no\n");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK(wait_lines(&h, 2));
+	make_dirs("docker/containers/" DOCKER_ID "0");
+	append_str("docker/containers/" DOCKER_ID "0/" DOCKER_ID "0-json.log", "too long an id\n");
+	make_dirs("docker/containers/abc");
+	append_str("docker/containers/abc/abc-json.log", "later\n");
+	CHECK(wait_lines(&h, 3));
+	run_for(&h, 100);
+	CHECK_INT_EQ(h.n_lines, 3);
+	CHECK_INT_EQ(h.n_files, 3);
+	snprintf(rel, sizeof(rel), "%s%s", d, DOCKER_ID "-json.log");
+	fi = find_file(&h, rel);
+	CHECK(fi >= 0);
+	if (fi >= 0) {
+		CHECK_INT_EQ(h.files[fi].format, TAIL_FORMAT_DOCKER);
+		CHECK_STR_EQ(h.files[fi].container_id, DOCKER_ID);
+		CHECK_STR_EQ(h.files[fi].uid, "");
+		CHECK(!h.files[fi].rotated);
+	}
+	snprintf(rel, sizeof(rel), "%s%s", d, DOCKER_ID "-json.log.1");
+	fi = find_file(&h, rel);
+	CHECK(fi >= 0 && h.files[fi].rotated);
+	fi = find_file(&h, "docker/containers/abc/abc-json.log");
+	CHECK(fi >= 0 && strcmp(h.files[fi].container_id, "abc") == 0);
+	harness_close(&h);
+	rm_rel("pods");
+	rm_rel("docker");
 }
 
 /* ---- dirs of in-container files ---- */
@@ -1278,7 +1345,7 @@ static int find_container_path(struct harness *h, const char *cpath)
  * container; other names, symlinks and fifos are not; new files are found. */
 TEST(test_app_dir_volume)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256], path[512], target[512];
 	struct tail_stats st;
 	int fi;
@@ -1330,7 +1397,7 @@ TEST(test_app_dir_volume)
  * absolute symlink means that root's path, not the host's. */
 TEST(test_app_dir_symlinks)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256], path[512], target[512];
 	struct tail_stats st;
 	int fi;
@@ -1376,7 +1443,7 @@ TEST(test_app_dir_symlinks)
  * files and closes them, and files made after are not opened. */
 TEST(test_app_dir_later_rename_remove)
 {
-	struct harness h;
+	struct harness h = {0};
 	char buf[256], from[512], to[512];
 	struct tail_stats st;
 	bool ok = false;
@@ -1433,7 +1500,7 @@ TEST(test_finished_container_first)
 	for (int round = 0; round < 2; round++) {
 		const char *uid = round == 0 ? UID_A : UID_B;
 		const char *name = round == 0 ? "main" : "app";
-		struct harness h;
+		struct harness h = {0};
 
 		make_dirs(POD_A "/main");
 		make_dirs(POD_B "/app");
@@ -1478,6 +1545,7 @@ int main(void)
 	RUN(test_rotated_file_when_wanted);
 	RUN(test_deleted_files_limit);
 	RUN(test_finish_emits_rest);
+	RUN(test_docker_dirs);
 	RUN(test_app_dir_volume);
 	RUN(test_app_dir_symlinks);
 	RUN(test_app_dir_later_rename_remove);
