@@ -48,8 +48,9 @@ What this test takes as the agent's behaviour where the brief left a choice:
 * a raw (invalid) line is enriched like the others (``container.id``,
   ``log.file.path``, the pod's fields) and counted in a counter of the
   ``stopped`` summary whose name has ``malformed`` in it;
-* rotated files (``<id>-json.log.1``…) are left out: only live files are
-  written here, and no run ends with a partial record waiting for its end.
+* no run ends with a partial record waiting for its end;
+* a rotated file (``<id>-json.log.1``, dockerd's max-size rotation while the
+  agent was down) is read from its saved position before the new live file.
 
     python3 tests/e2e/test_dockerlog.py        # GLIMPSE_BIN, default build/glimpse
 
@@ -480,7 +481,7 @@ class Scene:
         return events
 
     def check_event(self, c, e, w, what):
-        want = {"kind": "log", "body": w["body"], "log.file.path": c.log_path,
+        want = {"kind": "log", "body": w["body"], "log.file.path": w.get("path", c.log_path),
                 "container.id": c.id, "k8s.node.name": NODE_NAME}
         if w["log.iostream"] is not None:
             want["log.iostream"] = w["log.iostream"]
@@ -611,6 +612,31 @@ def test_containers_come_and_go():
         s.expect_run("nothing new")
 
 
+def test_rotation_between_runs():
+    """dockerd rotated the log while the agent was down (max-size: the file
+    renamed to <id>-json.log.1, a new one started): the rest of the rotated
+    file is read from the saved position, then the new file from 0; an older
+    compressed one is never read."""
+    with Scene("rotation") as s:
+        ns, pod, uid = k8s_pod("web", f"api-{secrets.token_hex(3)[:5]}")
+        c = s.container("api", pod=(ns, pod, uid, "api"))
+        for i in range(5):
+            c.line(f"before rotation {i}")
+        s.expect_run("the lines before the rotation")
+        for i in range(3):
+            c.line(f"written, then rotated away {i}", "stderr" if i == 1 else "stdout")
+        os.rename(c.log_path, c.log_path + ".1")
+        for w in c.expected[-3:]:
+            w["path"] = c.log_path + ".1"   # events name the file they were read from
+        with open(c.log_path + ".2.gz", "wb") as f:
+            f.write(b"\x1f\x8b compressed, never read\n")
+        for i in range(2):
+            c.line(f"after rotation {i}")
+        s.step("rotated (renamed to .1), two lines in the new file, a .2.gz beside")
+        s.expect_run("the rotated file's rest, then the new file")
+        s.expect_run("nothing new")
+
+
 def _fixtures_dir():
     """The shared fixtures' docker json-file logs, or None (see testing.h)."""
     base = os.environ.get("GLIMPSE_FIXTURES") or os.path.join(node.REPO_ROOT, "..", "shared",
@@ -643,6 +669,7 @@ def test_shared_fixture_logs():
 TESTS = [
     test_records_and_checkpoint,
     test_containers_come_and_go,
+    test_rotation_between_runs,
     test_shared_fixture_logs,
 ]
 
