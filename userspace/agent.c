@@ -140,6 +140,7 @@ struct agent_file {
 	bool meta_valid;
 	bool meta_pod; /* the pod was in the cache */
 	uint64_t meta_pods_gen, meta_containers_gen;
+	const char *meta_path;	  /* f->container_path then */
 	struct container *meta_c; /* agent_file_container then */
 };
 
@@ -338,8 +339,9 @@ static bool agent_file_meta(struct agent *a, struct agent_file *af)
 	const struct tail_file *f = af->f;
 
 	if (af->meta_valid && af->meta_pods_gen == pods_gen &&
-	    af->meta_containers_gen == containers_gen)
+	    af->meta_containers_gen == containers_gen && af->meta_path == f->container_path)
 		return true;
+	af->meta_path = f->container_path; /* a renamed file has a new one */
 	af->meta_c = agent_file_container(a, f);
 	/* rendered as the members of an object, whose '{' becomes the ',' that
 	 * follows the line's own members */
@@ -1093,7 +1095,7 @@ static void agent_sync_applogs(struct agent *a)
 	a->applogs_dirty = false;
 	a->applogs_pods_gen = pods_gen;
 	a->applogs_containers_gen = containers_gen;
-	a->applogs_retry_ms = applogs_sync(a->applogs, a->pods, a->containers, a->tail)
+	a->applogs_retry_ms = applogs_sync(a->applogs, a->pods, a->containers, a->tail, now)
 				  ? now + AGENT_APPLOGS_RETRY_MS
 				  : 0;
 }
@@ -1211,6 +1213,7 @@ static void agent_log_summary(struct agent *a)
 		    "\"rate_limited\":%llu,\"reading_paused\":%llu,\"truncations\":%llu,"
 		    "\"deleted_closed_unread\":%llu,\"deleted_unread_bytes\":%llu,"
 		    "\"file_dirs_watched\":%llu,\"file_dir_errors\":%llu,\"symlinks_skipped\":%llu,"
+		    "\"files_refused\":%llu,"
 		    "\"file_globs_invalid\":%llu,\"proc_root_refused\":%llu",
 		    (unsigned long long)cs.resumed,
 		    (unsigned long long)cs.restarted_identity + cs.restarted_shrunk,
@@ -1220,8 +1223,8 @@ static void agent_log_summary(struct agent *a)
 		    (unsigned long long)ts.deleted_closed_unread,
 		    (unsigned long long)ts.deleted_unread_bytes,
 		    (unsigned long long)ts.dirs_watched, (unsigned long long)ts.dir_errors,
-		    (unsigned long long)ts.symlinks_skipped, (unsigned long long)as.invalid,
-		    (unsigned long long)as.proc_root_refused);
+		    (unsigned long long)ts.symlinks_skipped, (unsigned long long)ts.files_refused,
+		    (unsigned long long)as.invalid, (unsigned long long)as.proc_root_refused);
 	log_fields(LOG_INFO, fields, "stopped");
 }
 

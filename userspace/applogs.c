@@ -22,11 +22,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define APPLOGS_KEY_MAX (2 * PATH_MAX) /* pod uid, container name or id, dir, pattern */
+#define APPLOGS_KEY_MAX	 (2 * PATH_MAX) /* pod uid, container name or id, dir, pattern */
+#define APPLOGS_DRAIN_MS 5000 /* a finished pod's volume dirs are let go this long after */
 
 struct applogs_key {
 	uint64_t round;
-	bool dir; /* a dir of the tail (else a complaint made) */
+	bool dir;	  /* a dir of the tail (else a complaint made) */
+	bool released;	  /* a volume dir let go once its pod finished */
+	int64_t since_ms; /* when the dir was added */
 };
 
 struct applogs {
@@ -41,6 +44,8 @@ struct applogs_round {
 	struct applogs *x;
 	const struct containers *cs;
 	struct tail *tail;
+	int64_t now_ms;
+	bool finished; /* the pod being looked at: every container of it has ended */
 	bool retry;
 };
 
@@ -90,17 +95,18 @@ static bool applogs_seen(struct applogs *x, const char *key)
 	return true;
 }
 
-static void applogs_add(struct applogs *x, const char *key, bool dir)
+static struct applogs_key *applogs_add(struct applogs *x, const char *key, bool dir)
 {
 	struct applogs_key *k = calloc(1, sizeof(*k));
 
 	if (!k || hmap_put(x->keys, key, strlen(key), k) != 0) {
 		free(k);
 		log_error("applogs: out of memory");
-		return;
+		return NULL;
 	}
 	k->round = x->round;
 	k->dir = dir;
+	return k;
 }
 
 /* Logs a complaint about a pod once while it lasts (key names it). */
@@ -182,7 +188,13 @@ static void applogs_add_dir(struct applogs_round *r, const struct pod *pod,
 	d->container_name = pc->name;
 	rc = tail_add_dir(r->tail, d);
 	if (rc == 0) {
-		applogs_add(x, key, true);
+		struct applogs_key *k = hmap_get(x->keys, key, strlen(key));
+		if (!k)
+			k = applogs_add(x, key, true);
+		if (k) {
+			k->released = false;
+			k->since_ms = r->now_ms;
+		}
 		x->stats.dirs++;
 	} else {
 		log_warn("applogs: pod %s/%s, container %s: watching %s/%s: %s",
@@ -217,39 +229,94 @@ static void applogs_want_proc(struct applogs_round *r, const struct pod *pod,
 	applogs_add_dir(r, pod, pc, g, key, root, &d);
 }
 
-/* Asks the tail for the dir of glob g (resolved for container pc of pod). */
+/* A volume's dir already asked for: stamps it, and lets it go once its pod
+ * has finished and its files had time to be read (so the kubelet can tear
+ * the volume down: a tmpfs emptyDir cannot be unmounted while open), or asks
+ * for it again when the pod runs again. Returns false when it is to be asked
+ * for (again). */
+static bool applogs_volume_known(struct applogs_round *r, const char *key)
+{
+	struct applogs *x = r->x;
+	struct applogs_key *k = hmap_get(x->keys, key, strlen(key));
+
+	if (!k)
+		return false;
+	k->round = x->round;
+	if (k->released)
+		return r->finished;
+	if (r->finished) {
+		if (r->now_ms - k->since_ms < APPLOGS_DRAIN_MS) {
+			r->retry = true;
+			return true;
+		}
+		tail_remove_dir(r->tail, key);
+		k->released = true;
+		x->stats.dirs--;
+	}
+	return true;
+}
+
+/* Asks the tail for the dir of glob g (resolved for container pc of pod). A
+ * volume is asked for once per pod, whichever of its containers mount it. */
 static void applogs_want(struct applogs_round *r, const struct pod *pod,
 			 const struct pod_container *pc, const struct logpath_glob *g)
 {
 	struct applogs *x = r->x;
-	char key[APPLOGS_KEY_MAX], root[PATH_MAX];
+	char key[APPLOGS_KEY_MAX], root[PATH_MAX], pods[PATH_MAX];
 	struct tail_dir d = {.rel = g->dir + g->dir_base_len, .in_root = false};
+	bool empty_dir;
 
 	if (g->via_proc_root) {
 		applogs_want_proc(r, pod, pc, g);
 		return;
 	}
-	/* a volume: read from the host for as long as the pod is cached */
-	if (snprintf(key, sizeof(key), "v\x1f%s\x1f%s\x1f%s\x1f%s", pod->uid, pc->name, g->dir,
-		     g->pattern) >= (int)sizeof(key) ||
-	    applogs_seen(x, key))
+	if (snprintf(key, sizeof(key), "v\x1f%s\x1f%s\x1f%s", pod->uid, g->dir, g->pattern) >=
+		(int)sizeof(key) ||
+	    applogs_volume_known(r, key))
 		return;
-	memcpy(root, g->dir, g->dir_base_len);
-	root[g->dir_base_len] = '\0';
-	if (!g->dir_base_len)
-		snprintf(root, sizeof(root), "/");
-	d.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d.root_fd < 0 && strncmp(root, x->kubelet_root, strlen(x->kubelet_root)) != 0) {
-		/* a hostPath the agent does not see (not mounted into its own
-		 * container): the container sees it, while it runs */
-		applogs_want_proc(r, pod, pc, g);
-		return;
-	}
-	if (d.root_fd < 0) {
-		r->retry = true; /* the kubelet has not set the volume up yet */
-		return;
+	snprintf(pods, sizeof(pods), "%s/pods/", x->kubelet_root);
+	empty_dir = strncmp(g->dir, pods, strlen(pods)) == 0;
+	if (empty_dir) {
+		/* the kubelet's own dir, mounted into the agent's container */
+		memcpy(root, g->dir, g->dir_base_len);
+		root[g->dir_base_len] = '\0';
+		d.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d.root_fd < 0) {
+			r->retry = true; /* the kubelet has not set the volume up yet */
+			return;
+		}
+	} else {
+		/* a hostPath, in the host's root: the agent's own mount namespace
+		 * has other things at the same paths */
+		snprintf(root, sizeof(root), "/proc/1/root");
+		d.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		d.rel = g->dir;
+		d.in_root = true;
+		if (d.root_fd < 0) {
+			/* not in the host's PID namespace: the container sees it */
+			applogs_want_proc(r, pod, pc, g);
+			return;
+		}
 	}
 	applogs_add_dir(r, pod, pc, g, key, root, &d);
+}
+
+/* Has every container of the pod ended (none live, none still to start)? */
+static bool applogs_pod_finished(const struct applogs_round *r, const struct pod *pod)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		const struct pod_container *pc = &pod->containers[i];
+		const struct container *c;
+		if (pc->init || !pc->name)
+			continue;
+		any = true;
+		c = containers_by_pod_name(r->cs, pod->uid, pc->name);
+		if (c ? !c->exited && c->n_cgroups > 0 : !pc->id)
+			return false;
+	}
+	return any;
 }
 
 static bool applogs_pod(const struct pod *pod, void *ctx)
@@ -271,9 +338,12 @@ static bool applogs_pod(const struct pod *pod, void *ctx)
 				 why ? why : "invalid");
 		return false;
 	}
-	for (size_t i = 0; i < pod->n_containers; i++) {
-		const struct pod_container *pc = &pod->containers[i];
-		if (!pc->name)
+	r->finished = applogs_pod_finished(r, pod);
+	/* containers first, init containers after: a volume they share is
+	 * attributed to the first container that mounts it */
+	for (size_t k = 0; k < 2 * pod->n_containers; k++) {
+		const struct pod_container *pc = &pod->containers[k % pod->n_containers];
+		if (!pc->name || pc->init != (k >= pod->n_containers))
 			continue;
 		for (int j = 0; j < n; j++) {
 			struct logpath_glob *g = &x->globs[j];
@@ -309,7 +379,7 @@ static bool applogs_sweep_key(const void *key, size_t key_len, void *value, void
 
 	if (k->round == s->x->round)
 		return false;
-	if (k->dir && key_len < sizeof(name)) {
+	if (k->dir && !k->released && key_len < sizeof(name)) {
 		memcpy(name, key, key_len);
 		name[key_len] = '\0';
 		tail_remove_dir(s->tail, name);
@@ -320,9 +390,9 @@ static bool applogs_sweep_key(const void *key, size_t key_len, void *value, void
 }
 
 bool applogs_sync(struct applogs *x, const struct pods *pods, const struct containers *cs,
-		  struct tail *tail)
+		  struct tail *tail, int64_t now_ms)
 {
-	struct applogs_round r = {.x = x, .cs = cs, .tail = tail};
+	struct applogs_round r = {.x = x, .cs = cs, .tail = tail, .now_ms = now_ms};
 	struct applogs_sweep s = {.x = x, .tail = tail};
 
 	x->round++;

@@ -3,8 +3,11 @@
  *
  * For every container of every cached pod with the annotation, each glob is
  * resolved (logpath.h): a dir on an emptyDir or hostPath volume is watched
- * through the volume's dir on the host for as long as the pod is cached, so a
- * Job's files are read even after it exited; any other dir is watched through
+ * through the volume's dir on the host (a hostPath through /proc/1/root, the
+ * host's root) once per pod, attributed to the first container mounting it,
+ * from when the pod is cached until a few seconds after all its containers
+ * ended, so a Job's files are read even after it exited and the volume can
+ * then be torn down; any other dir is watched through
  * /proc/<pid>/root of the container's init process while that process lives
  * and is in the container's cgroup (checked around the open with a pidfd, so
  * a reused pid is never trusted). When a container exits or its pod goes, its
@@ -37,7 +40,7 @@ void applogs_free(struct applogs *x);
  * pods cache or the container table may have. Returns true when a dir could
  * not be set up yet (a volume not there, no live process): call again later. */
 bool applogs_sync(struct applogs *x, const struct pods *pods, const struct containers *cs,
-		  struct tail *tail);
+		  struct tail *tail, int64_t now_ms);
 
 void applogs_get_stats(const struct applogs *x, struct applogs_stats *out);
 

@@ -26,7 +26,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,31 +403,107 @@ static bool tail_relink(struct tail *t, struct tail_fstate *f, const char *path,
 	return true;
 }
 
+/* Why files on the filesystem of fd are not read, or NULL. A container can
+ * name anything in its own root: the kernel's interfaces (its /proc/kmsg
+ * would be drained away from the host), and filesystems whose server can
+ * stop answering and stall the one loop every log goes through. */
+static const char *tail_fs_refused(int fd)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) != 0)
+		return NULL;
+	switch ((unsigned long)fs.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case PSTOREFS_MAGIC:
+	case EFIVARFS_MAGIC:
+	case 0x62656570: /* configfs */
+		return "a kernel interface filesystem";
+	case NFS_SUPER_MAGIC:
+	case FUSE_SUPER_MAGIC:
+	case SMB_SUPER_MAGIC:
+	case CIFS_SUPER_MAGIC:
+	case SMB2_SUPER_MAGIC:
+	case 0x00c36400: /* ceph */
+	case 0x01021997: /* 9p */
+		return "a network or FUSE filesystem (a stalled server would stall the agent)";
+	default:
+		return NULL;
+	}
+}
+
+/* Opens name in dir w for sub, as a plain file or not at all: the name is
+ * pinned without following it or opening what it is (O_PATH), checked, and
+ * only a regular file on an accepted filesystem is opened, through that
+ * handle, so nothing the container renames in between is opened instead
+ * (a device's open can have effects). Returns the fd or -1 (errno set;
+ * 0 when refused). */
+static int tail_open_plain(struct tail *t, const struct tail_watch *w, const char *name,
+			   const char *path)
+{
+	struct stat st = {0};
+	char proc[64];
+	const char *why;
+	int pfd = openat(w->dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd;
+
+	if (pfd < 0)
+		return -1;
+	if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (S_ISLNK(st.st_mode)) {
+			t->stats.symlinks_skipped++;
+			log_debug("tail: %s is a symlink; not read", path);
+		}
+		close(pfd);
+		errno = 0;
+		return -1;
+	}
+	why = tail_fs_refused(pfd);
+	if (why) {
+		t->stats.files_refused++;
+		log_debug("tail: %s is on %s; not read", path, why);
+		close(pfd);
+		errno = 0;
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	return fd;
+}
+
 /* Opens path (n bytes) of dir w: by path in a container dir, else name in
  * w's dirfd for sub. rotated: a file under a rotated name, held like a
- * deleted one until drained. */
+ * deleted one until drained. appeared: the name was just created or moved
+ * here, maybe over a file being read. */
 static void tail_open_path(struct tail *t, const struct tail_watch *w, const char *path, int n,
-			   int restart, bool rotated, struct tail_sub *sub, const char *name)
+			   int restart, bool rotated, struct tail_sub *sub, const char *name,
+			   bool appeared)
 {
 	struct tail_fstate *f = hmap_get(t->files, path, (size_t)n);
 	struct tail_ino ino;
 	struct stat st;
 	int fd;
 
-	if (f && !f->unlinked)
-		return;
+	if (f && !f->unlinked) {
+		/* renamed over: the file read so far has no name any more */
+		if (!appeared || stat(path, &st) != 0 ||
+		    (st.st_dev == f->dev && st.st_ino == f->ino))
+			return;
+		tail_mark_file_unlinked(t, f);
+		f = hmap_get(t->files, path, (size_t)n); /* it may have been closed */
+	}
 	if (sub) {
-		/* never a device or a fifo the container planted, nor a symlink */
-		if (fstatat(w->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		fd = tail_open_plain(t, w, name, path);
+		if (fd < 0 && errno == 0)
 			return;
-		if (S_ISLNK(st.st_mode)) {
-			t->stats.symlinks_skipped++;
-			log_debug("tail: %s is a symlink; not read", path);
-			return;
-		}
-		if (!S_ISREG(st.st_mode))
-			return;
-		fd = openat(w->dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	} else {
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	}
@@ -475,8 +553,16 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	}
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
-	if (hmap_put(t->inodes, &ino, sizeof(ino), f) != 0)
-		log_warn("tail: %s: out of memory; a second name of it would be read again", path);
+	if (hmap_put(t->inodes, &ino, sizeof(ino), f) != 0) {
+		hmap_del(t->files, f->path, (size_t)n);
+		free(f->container_path);
+		free(f->path);
+		free(f);
+		close(fd);
+		t->stats.open_errors++;
+		log_error("tail: open %s: out of memory", path);
+		return;
+	}
 	f->fd = fd;
 	f->sub = sub;
 	f->pub.fd = fd;
@@ -560,7 +646,8 @@ static enum tail_name tail_classify(const struct tail_watch *w, const char *name
 	return tail_parse_rotated_name(name, restart) ? TAIL_NAME_ROTATED : TAIL_NAME_OTHER;
 }
 
-static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name)
+static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const char *name,
+			   bool appeared)
 {
 	char path[PATH_MAX];
 	int restart, n;
@@ -569,7 +656,7 @@ static void tail_open_file(struct tail *t, const struct tail_watch *cdir, const 
 		return;
 	n = snprintf(path, sizeof(path), "%s/%s", cdir->path, name);
 	if (n > 0 && (size_t)n < sizeof(path))
-		tail_open_path(t, cdir, path, n, restart, false, NULL, NULL);
+		tail_open_path(t, cdir, path, n, restart, false, NULL, NULL, appeared);
 }
 
 /* At a scan: a rotated file the caller still owes lines of is opened. */
@@ -585,7 +672,7 @@ static void tail_consider_rotated(struct tail *t, const struct tail_watch *cdir,
 	if (n <= 0 || (size_t)n >= sizeof(path) || hmap_get(t->files, path, (size_t)n) ||
 	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !t->cb.wanted(t->ctx, path, &st))
 		return;
-	tail_open_path(t, cdir, path, n, restart, true, NULL, NULL);
+	tail_open_path(t, cdir, path, n, restart, true, NULL, NULL, false);
 }
 
 static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
@@ -598,7 +685,7 @@ static void tail_scan_container_dir(struct tail *t, struct tail_watch *cdir)
 	/* live names first: their checkpoints decide which rotated files are owed */
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
-			tail_open_file(t, cdir, de->d_name);
+			tail_open_file(t, cdir, de->d_name, false);
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
@@ -959,7 +1046,7 @@ static struct tail_fstate *tail_file_in(struct tail *t, const struct tail_watch 
 
 /* A name in a dir of in-container files: opened for the first sub whose
  * pattern it matches. */
-static void tail_open_app(struct tail *t, struct tail_watch *w, const char *name)
+static void tail_open_app(struct tail *t, struct tail_watch *w, const char *name, bool appeared)
 {
 	char path[PATH_MAX];
 	int n;
@@ -971,17 +1058,17 @@ static void tail_open_app(struct tail *t, struct tail_watch *w, const char *name
 			continue;
 		n = snprintf(path, sizeof(path), "%s/%s", w->path, name);
 		if (n > 0 && (size_t)n < sizeof(path))
-			tail_open_path(t, w, path, n, 0, false, s, name);
+			tail_open_path(t, w, path, n, 0, false, s, name, appeared);
 		return;
 	}
 }
 
-static void tail_open_name(struct tail *t, struct tail_watch *w, const char *name)
+static void tail_open_name(struct tail *t, struct tail_watch *w, const char *name, bool appeared)
 {
 	if (w->kind == TAIL_WATCH_APP)
-		tail_open_app(t, w, name);
+		tail_open_app(t, w, name, appeared);
 	else
-		tail_open_file(t, w, name);
+		tail_open_file(t, w, name, appeared);
 }
 
 /* An event on a file of a container dir or of a dir of in-container files. */
@@ -992,13 +1079,13 @@ static void tail_file_event(struct tail *t, struct tail_watch *w, const struct i
 	if (ev->mask & IN_ISDIR)
 		return;
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-		tail_open_name(t, w, ev->name);
+		tail_open_name(t, w, ev->name, true);
 	} else if (ev->mask & IN_MODIFY) {
 		f = tail_file_in(t, w, ev->name);
 		if (f)
 			tail_make_pending(t, f);
 		else
-			tail_open_name(t, w, ev->name);
+			tail_open_name(t, w, ev->name, false);
 	} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 		f = tail_file_in(t, w, ev->name);
 		if (f)
@@ -1517,7 +1604,8 @@ static void tail_scan_app(struct tail *t, struct tail_watch *w)
 	}
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type != DT_DIR)
-			tail_open_app(t, w, de->d_name); /* counts the symlinks it passes over */
+			tail_open_app(t, w, de->d_name,
+				      false); /* counts the symlinks passed over */
 	closedir(d);
 }
 
@@ -1529,6 +1617,7 @@ static void tail_try_sub(struct tail *t, struct tail_sub *s)
 	    .resolve = RESOLVE_NO_MAGICLINKS | (s->in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH),
 	};
 	char proc[64], *path;
+	const char *why;
 	struct tail_watch *w;
 	int fd, wd;
 
@@ -1544,6 +1633,15 @@ static void tail_try_sub(struct tail *t, struct tail_sub *s)
 				     ? " (a symlink leads out of the volume); not read"
 				     : "; trying again");
 		}
+		return;
+	}
+	why = tail_fs_refused(fd);
+	if (why) {
+		if (!s->warned)
+			log_warn("tail: %s/%s is on %s; not read", s->root_path, s->rel, why);
+		s->warned = true;
+		t->stats.dir_errors++;
+		close(fd);
 		return;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);

@@ -102,7 +102,9 @@ struct tail_stats {
 	uint64_t files_opened, files_closed, files_open, files_deleted_open;
 	uint64_t bytes_read, lines_read, lines_split, truncations, open_errors, read_errors;
 	uint64_t inotify_overflows, rescans;
-	uint64_t dirs_watched, dir_errors, symlinks_skipped;  /* tail_add_dir's directories */
+	/* tail_add_dir's directories, and files in them not read (a symlink; on
+	 * a kernel interface, network or FUSE filesystem) */
+	uint64_t dirs_watched, dir_errors, symlinks_skipped, files_refused;
 	uint64_t deleted_closed_unread, deleted_unread_bytes; /* closed over max_deleted_open */
 };
 

@@ -189,7 +189,7 @@ TEST(test_sync_follows_pods_and_containers)
 	}
 
 	/* the late pod's emptyDir is not there yet: ask again */
-	CHECK(applogs_sync(x, pods, cs, tail));
+	CHECK(applogs_sync(x, pods, cs, tail, 1));
 	applogs_get_stats(x, &st);
 	CHECK_INT_EQ(st.dirs, 1);
 	CHECK_INT_EQ(st.invalid, 1);
@@ -204,7 +204,7 @@ TEST(test_sync_follows_pods_and_containers)
 	mkdirs(late);
 	snprintf(file, sizeof(file), "%s/out.txt", late);
 	write_file(file, "late\n");
-	CHECK(!applogs_sync(x, pods, cs, tail));
+	CHECK(!applogs_sync(x, pods, cs, tail, 1));
 	applogs_get_stats(x, &st);
 	CHECK_INT_EQ(st.dirs, 2);
 	CHECK_INT_EQ(st.invalid, 1);
@@ -213,7 +213,7 @@ TEST(test_sync_follows_pods_and_containers)
 
 	/* pods gone: their dirs are dropped and their files drained and closed */
 	pods_expire(pods, 1000000);
-	CHECK(!applogs_sync(x, pods, cs, tail));
+	CHECK(!applogs_sync(x, pods, cs, tail, 1));
 	applogs_get_stats(x, &st);
 	CHECK_INT_EQ(st.dirs, 0);
 	tail_get_stats(tail, &ts);
