@@ -1493,6 +1493,55 @@ TEST(test_app_dir_later_rename_remove)
 	rm_rel("vol");
 }
 
+/* A file renamed over one being read: the old one is drained as deleted,
+ * the new one read from its start; a kernel interface filesystem is not read. */
+TEST(test_app_dir_rename_over_and_proc)
+{
+	struct harness h = {0};
+	struct tail_dir d = {.key = "proc",
+			     .root_path = "/proc/self",
+			     .rel = "",
+			     .container_dir = "/proc/self",
+			     .pattern = "*",
+			     .namespace_name = "apps",
+			     .pod_name = "writer-1",
+			     .pod_uid = APP_UID,
+			     .container_name = "main"};
+	char buf[256], from[512], to[512];
+	struct tail_stats st;
+	int fi;
+
+	make_dirs("pods");
+	make_dirs("vol/logs");
+	append_str("vol/logs/a.log", "a1\n");
+	append_str("vol/logs/b.log", "b1\n");
+	CHECK_INT_EQ(harness_open(&h, "pods", 60000, 1 << 20), 0);
+	CHECK_INT_EQ(add_app_dir(&h, "k", "vol", "logs", false, "/logs", "*.log"), 0);
+	d.root_fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK_INT_EQ(tail_add_dir(h.tail, &d), 0);
+	CHECK(wait_lines(&h, 2));
+	full_path(from, sizeof(from), "vol/logs/a.log");
+	full_path(to, sizeof(to), "vol/logs/b.log");
+	CHECK_INT_EQ(rename(from, to), 0);
+	append_str("vol/logs/b.log", "a2 as b\n");
+	CHECK(wait_lines(&h, 3));
+	run_for(&h, 100);
+	CHECK_INT_EQ(h.n_lines, 3);
+	fi = find_container_path(&h, "/logs/b.log");
+	CHECK(fi >= 0);
+	joined(&h, 0, buf, sizeof(buf));
+	CHECK(strcmp(buf, "a1|a2 as b") == 0 || strcmp(buf, "b1") == 0);
+	joined(&h, 1, buf, sizeof(buf));
+	CHECK(strcmp(buf, "a1|a2 as b") == 0 || strcmp(buf, "b1") == 0);
+	tail_get_stats(h.tail, &st);
+	CHECK_INT_EQ(st.dir_errors, 1);
+	CHECK_INT_EQ(st.dirs_watched, 1);
+	CHECK_INT_EQ(h.n_files, 2);
+	harness_close(&h);
+	rm_rel("pods");
+	rm_rel("vol");
+}
+
 /* A finished container's files are read before the others: whichever of
  * two files the tail would read first, the finished one goes first. */
 TEST(test_finished_container_first)
@@ -1549,6 +1598,7 @@ int main(void)
 	RUN(test_app_dir_volume);
 	RUN(test_app_dir_symlinks);
 	RUN(test_app_dir_later_rename_remove);
+	RUN(test_app_dir_rename_over_and_proc);
 	RUN(test_finished_container_first);
 	testing_remove_tree(tmp_dir);
 	return testing_done();
