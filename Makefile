@@ -33,7 +33,7 @@ UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 # Debian packages: to build, to run the tests, to lint.
 DEPS_BUILD := make gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
               libcjson-dev libcurl4-openssl-dev pkg-config
-DEPS_TEST  := runc conmon python3 openssl ca-certificates
+DEPS_TEST  := runc conmon python3 openssl ca-certificates nginx-light curl wrk
 DEPS_LINT  := clang-format clang-tidy cppcheck
 
 .PHONY: all run test unit e2e bench lint format deps deps-test deps-lint vmlinux k8s clean
@@ -113,13 +113,14 @@ bench: deps deps-test
 
 # --- quality --------------------------------------------------------------------
 TIDY_FLAGS  := -std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace
+SKEL_USERS  := userspace/lifecycle.c userspace/httpcap.c
 FORMAT_SRCS := $(wildcard userspace/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/e2e/*.c tests/bench/*.c)
 
 lint: $(SKELS)
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
-	clang-tidy --quiet $(filter-out userspace/lifecycle.c,$(SRCS)) -- $(TIDY_FLAGS)
-	@# bpftool's generated skeleton trips the analyzer's leak check in its create function
-	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc userspace/lifecycle.c -- $(TIDY_FLAGS)
+	clang-tidy --quiet $(filter-out $(SKEL_USERS),$(SRCS)) -- $(TIDY_FLAGS)
+	@# bpftool's generated skeletons trip the analyzer's leak check in their create function
+	clang-tidy --quiet --checks=-clang-analyzer-unix.Malloc $(SKEL_USERS) -- $(TIDY_FLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I$(BUILD) -Iuserspace userspace
 

@@ -7,6 +7,11 @@
  * the kernel adds every new cgroup there itself, so a container's first exec
  * is never missed while userspace is still reading the mkdir record, and
  * userspace removes the cgroups that turn out not to be containers.
+ *
+ * Wake-ups: a cgroup's creation wakes userspace at once (discovery is the
+ * point); the other records wait for userspace's short drain timer unless
+ * wakeup_bytes are pending, since waking a consumer on another CPU costs more
+ * than the record.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +23,7 @@
 const volatile int tracked_hierarchy = 0; /* cgroup hierarchy id: 0 is cgroup v2 */
 const volatile int use_v1_memory = 0;	  /* read task cgroups through the v1 memory controller */
 const volatile int trace_all = 0;	  /* report processes of every cgroup */
+const volatile __u64 wakeup_bytes = 64 * 1024;
 
 /* Lifecycle records for userspace. */
 struct {
@@ -47,6 +53,13 @@ static __always_inline void lc_count(__u32 stat)
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline __u64 lc_batched(void)
+{
+	return bpf_ringbuf_query(&lc_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+		   ? BPF_RB_FORCE_WAKEUP
+		   : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline __u64 lc_task_cgroup_id(struct task_struct *task)
@@ -99,7 +112,7 @@ static __always_inline int lc_cgroup(struct trace_event_raw_cgroup *ctx, __u32 t
 	e->path_len = n - 1;
 	if ((loc >> 16) > sizeof(e->path))
 		e->h.flags |= LC_F_TRUNCATED;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, type == LC_CGROUP_MKDIR ? BPF_RB_FORCE_WAKEUP : lc_batched());
 	lc_count(LC_STAT_SENT);
 	return 0;
 }
@@ -146,7 +159,7 @@ static __always_inline struct lc_proc_event *lc_proc_begin(__u32 type, struct ta
 
 static __always_inline void lc_proc_submit(struct lc_proc_event *e)
 {
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, lc_batched());
 	lc_count(LC_STAT_SENT);
 }
 

@@ -23,6 +23,8 @@
 #include "cri.h"
 #include "dockerlog.h"
 #include "hmap.h"
+#include "httpcap.h"
+#include "httptrack.h"
 #include "json.h"
 #include "kubelet.h"
 #include "lifecycle.h"
@@ -34,6 +36,7 @@
 #include "sink.h"
 #include "tail.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,9 +62,9 @@
 #define AGENT_APPLOGS_RETRY_MS	  1000
 
 struct agent_counters {
-	uint64_t log_events, container_events, events_without_pod, cri_malformed, lines_split,
-	    invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid, rate_limited, paused,
-	    multiline_invalid, docker_malformed;
+	uint64_t log_events, container_events, http_events, events_without_pod, cri_malformed,
+	    lines_split, invalid_utf8_bytes, sink_errors, runtime_errors, kubelet_invalid,
+	    rate_limited, paused, multiline_invalid, docker_malformed;
 };
 
 /* A pod UID the agent asked the kubelet about. */
@@ -75,6 +78,8 @@ struct agent {
 	const struct config *cfg;
 	struct loop *loop;
 	struct lifecycle *lc;
+	struct httpcap *httpcap; /* NULL when HTTP capture is off or failed */
+	struct httptrack *httptrack;
 	struct containers *containers;
 	struct tail *tail;
 	struct applogs *applogs; /* NULL with --exit-on-eof */
@@ -1000,6 +1005,100 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 	}
 }
 
+static void agent_addr(struct jbuf *b, const char *key, int family, const uint8_t *addr)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(family, addr, text, sizeof(text)))
+		jbuf_member_str(b, key, text);
+}
+
+/* One HTTP exchange: an http event, with the pod of the process's cgroup. */
+static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
+{
+	static const char *const header_keys[HTTPTRACK_HEADERS] = {
+	    [HTTPTRACK_HOST] = "http.request.header.host",
+	    [HTTPTRACK_USER_AGENT] = "http.request.header.user-agent",
+	    [HTTPTRACK_CONTENT_TYPE] = "http.request.header.content-type",
+	};
+	struct agent *a = ctx;
+	struct container *c = containers_by_cgroup(a->containers, x->cgroup_id);
+
+	agent_begin_event(a, agent_mono_to_real(x->request_ns), "http");
+	if (x->method[0])
+		jbuf_member_str(&a->ev, "http.request.method", x->method);
+	jbuf_member_str(&a->ev, "url.path", x->path);
+	if (x->has_query)
+		jbuf_member_str(&a->ev, "url.query", x->query);
+	if (x->status)
+		jbuf_member_int(&a->ev, "http.response.status_code", x->status);
+	jbuf_member_str(&a->ev, "network.protocol.version", x->version_minor == 0 ? "1.0" : "1.1");
+	agent_addr(&a->ev, "server.address", x->family, x->server_addr);
+	jbuf_member_int(&a->ev, "server.port", x->server_port);
+	agent_addr(&a->ev, "client.address", x->family, x->client_addr);
+	jbuf_member_int(&a->ev, "client.port", x->client_port);
+	jbuf_member_int(&a->ev, "http.request.body.size", (int64_t)x->request_body);
+	if (x->status)
+		jbuf_member_int(&a->ev, "http.response.body.size", (int64_t)x->response_body);
+	if (x->response_ns)
+		jbuf_member_int(&a->ev, "duration_ns", x->response_ns - x->request_ns);
+	jbuf_member_str(&a->ev, "http.side", x->side == HTTP_ROLE_SERVER ? "server" : "client");
+	for (int i = 0; i < HTTPTRACK_HEADERS; i++)
+		if (x->headers[i][0])
+			jbuf_member_str(&a->ev, header_keys[i], x->headers[i]);
+	if (x->incomplete)
+		jbuf_member_bool(&a->ev, "http.incomplete", true);
+	if (x->truncated)
+		jbuf_member_bool(&a->ev, "http.request.truncated", true);
+	jbuf_member_int(&a->ev, "process.pid", x->tgid);
+	if (!agent_enrich(a, &a->ev, c ? c->pod_uid : NULL, NULL, NULL, c ? c->name : NULL, c,
+			  NULL))
+		a->n.events_without_pod++;
+	jbuf_puts(&a->ev, "}");
+	agent_emit(a);
+	a->n.http_events++;
+}
+
+static void agent_http_record(void *ctx, const struct http_rec *r)
+{
+	struct agent *a = ctx;
+
+	httptrack_record(a->httptrack, r);
+}
+
+/* Loads the HTTP programs; a failure leaves the rest of the agent running. */
+static void agent_start_http(struct agent *a)
+{
+	const struct config *cfg = a->cfg;
+	struct httptrack_options to = {
+	    .timeout_ns = cfg->http_timeout_ms * 1000000,
+	    .idle_ns = (int64_t)600 * 1000000000,
+	    .max_conns = 65536,
+	    .max_pending = 64,
+	    .max_head = 16384,
+	};
+	struct httpcap_options co = {
+	    .tracked_cgroups_fd = lifecycle_tracked_fd(a->lc),
+	    .use_v1_memory = lifecycle_uses_v1(a->lc),
+	    .trace_host = cfg->http_trace_host,
+	    .capture_bytes = (uint32_t)cfg->http_capture_bytes,
+	    .drain_ms = 10,
+	};
+	struct httpcap_callbacks cb = {.record = agent_http_record};
+
+	if (!cfg->http_capture)
+		return;
+	a->httptrack = httptrack_new(&to, agent_http_exchange, a);
+	if (!a->httptrack) {
+		log_error("http: out of memory; HTTP capture is off");
+		return;
+	}
+	if (httpcap_open(&a->httpcap, a->loop, &co, &cb, a) != 0) {
+		log_error("http: HTTP capture is off; logs and container events go on");
+		a->httpcap = NULL;
+	}
+}
+
 /* Registers a container cgroup; returns the container or NULL. */
 static struct container *agent_register(struct agent *a, uint64_t cgid, const char *path,
 					size_t len)
@@ -1171,6 +1270,8 @@ static void agent_housekeeping(struct loop *loop, void *arg)
 	a->housekeeping = loop_timer_add(loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
 	pods_expire(a->pods, now);
 	containers_expire(a->containers, now);
+	if (a->httptrack)
+		httptrack_expire(a->httptrack, loop_now_ns());
 	hmap_foreach(a->pod_waits, agent_check_wait, &check);
 }
 
@@ -1180,12 +1281,18 @@ static void agent_log_summary(struct agent *a)
 	struct lifecycle_stats ls = {0};
 	struct ckpt_stats cs = {0};
 	struct applogs_stats as = {0};
-	char fields[2048];
+	struct httpcap_stats hs = {0};
+	struct httptrack_stats hts = {0};
+	char fields[4096];
 	int n;
 
 	tail_get_stats(a->tail, &ts);
 	if (a->applogs)
 		applogs_get_stats(a->applogs, &as);
+	if (a->httpcap)
+		httpcap_get_stats(a->httpcap, &hs);
+	if (a->httptrack)
+		httptrack_get_stats(a->httptrack, &hts);
 	if (a->lc)
 		lifecycle_get_stats(a->lc, &ls);
 	if (a->ckpt)
@@ -1225,6 +1332,19 @@ static void agent_log_summary(struct agent *a)
 		    (unsigned long long)ts.dirs_watched, (unsigned long long)ts.dir_errors,
 		    (unsigned long long)ts.symlinks_skipped, (unsigned long long)ts.files_refused,
 		    (unsigned long long)as.invalid, (unsigned long long)as.proc_root_refused);
+	n = (int)strlen(fields);
+	snprintf(fields + n, sizeof(fields) - (size_t)n,
+		 ",\"http_events\":%llu,\"http_incomplete\":%llu,\"http_records\":%llu,"
+		 "\"http_dropped\":%llu,\"http_malformed\":%llu,\"http_desyncs\":%llu,"
+		 "\"http_conns\":%llu,\"http_conns_not_http\":%llu,\"http_conns_dropped\":%llu,"
+		 "\"http_unpaired_responses\":%llu,\"http_attach_failed\":%llu",
+		 (unsigned long long)a->n.http_events, (unsigned long long)hts.incomplete,
+		 (unsigned long long)hs.received, (unsigned long long)hs.dropped,
+		 (unsigned long long)hts.malformed + (unsigned long long)hs.malformed,
+		 (unsigned long long)hts.desyncs, (unsigned long long)hs.conns,
+		 (unsigned long long)hs.not_http,
+		 (unsigned long long)hts.conns_dropped + (unsigned long long)hts.pending_dropped,
+		 (unsigned long long)hts.unpaired_responses, (unsigned long long)hs.attach_failed);
 	log_fields(LOG_INFO, fields, "stopped");
 }
 
@@ -1364,6 +1484,7 @@ static int agent_start(struct agent *a)
 		if (err < 0)
 			log_warn("containers: scan %s: %s", lifecycle_cgroup_root(a->lc),
 				 strerror(-err));
+		agent_start_http(a);
 	}
 	a->housekeeping = loop_timer_add(a->loop, AGENT_HOUSEKEEPING_MS, agent_housekeeping, a);
 	return 0;
@@ -1384,6 +1505,10 @@ static void agent_stop(struct agent *a)
 		agent_log_summary(a);
 	tail_close(a->tail);
 	applogs_free(a->applogs);
+	if (a->httpcap)
+		httpcap_poll(a->httpcap);
+	httpcap_close(a->httpcap);
+	httptrack_free(a->httptrack); /* what waits goes out as incomplete */
 	lifecycle_close(a->lc);
 	kubelet_free(a->kubelet);
 	if (a->sink) {

@@ -78,6 +78,14 @@ static const struct config_setting config_settings[] = {
      "log bytes per second per file before lines are dropped (0: no limit)"},
     {"multiline_flush_ms", CT_INT, OFF(multiline_flush_ms), 1, 10, 60000,
      "how long a multi-line event (glimpse.io/multiline) waits for its next line"},
+    {"http_capture", CT_BOOL, OFF(http_capture), 0, 0, 0,
+     "record HTTP/1.x exchanges of containers (=false: no HTTP programs are loaded)"},
+    {"http_trace_host", CT_BOOL, OFF(http_trace_host), 0, 0, 0,
+     "record HTTP/1.x exchanges of every process, not only containers'"},
+    {"http_capture_bytes", CT_SIZE, OFF(http_capture_bytes), 1, 64, 4096,
+     "bytes of each socket read or write copied for parsing"},
+    {"http_timeout_ms", CT_INT, OFF(http_timeout_ms), 1, 100, 3600000,
+     "a request without a response goes out as incomplete after this"},
     {"exit_on_eof", CT_BOOL, OFF(exit_on_eof), 0, 0, 0,
      "read every file found to its end, deliver, save positions, exit"},
     {"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
@@ -133,6 +141,9 @@ void config_defaults(struct config *cfg)
 	cfg->max_queued_bytes = 64 * 1024 * 1024;
 	cfg->max_deleted_files = 1024;
 	cfg->multiline_flush_ms = 1000;
+	cfg->http_capture = true;
+	cfg->http_capture_bytes = 1024;
+	cfg->http_timeout_ms = 30000;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		cfg->runc_roots[cfg->n_runc_roots++] = strdup(roots[i]);
 }

@@ -37,6 +37,10 @@ struct config {
 	size_t rate_limit_lines; /* per second per file; 0: no limit */
 	size_t rate_limit_bytes;
 	int64_t multiline_flush_ms;
+	bool http_capture;
+	bool http_trace_host;
+	size_t http_capture_bytes;
+	int64_t http_timeout_ms;
 	bool exit_on_eof;
 	char *runc_roots[CONFIG_MAX_RUNC_ROOTS];
 	size_t n_runc_roots;

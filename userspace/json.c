@@ -304,6 +304,12 @@ void jbuf_member_int(struct jbuf *b, const char *key, int64_t value)
 	jbuf_printf(b, "%lld", (long long)value);
 }
 
+void jbuf_member_bool(struct jbuf *b, const char *key, bool value)
+{
+	jbuf_key(b, key);
+	jbuf_puts(b, value ? "true" : "false");
+}
+
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
 static void json_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {

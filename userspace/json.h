@@ -35,6 +35,7 @@ void jbuf_key(struct jbuf *b, const char *key);
 void jbuf_member_str(struct jbuf *b, const char *key, const char *value);
 void jbuf_member_strn(struct jbuf *b, const char *key, const char *value, size_t len);
 void jbuf_member_int(struct jbuf *b, const char *key, int64_t value);
+void jbuf_member_bool(struct jbuf *b, const char *key, bool value);
 
 /* Formats ns since the epoch as RFC 3339 UTC with nanoseconds
  * ("2026-11-22T04:22:33.896609438Z"); out must hold JSON_TIME_LEN + 1 bytes. */

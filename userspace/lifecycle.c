@@ -32,8 +32,12 @@ struct lifecycle {
 	struct lifecycle_callbacks cb;
 	void *ctx;
 	char cgroup_root[4096];
+	bool v1;
+	struct loop_timer *drain;
 	uint64_t received, malformed;
 };
+
+#define LIFECYCLE_DRAIN_MS 10 /* records other than a cgroup's creation wait at most this */
 
 /* Finds the hierarchy to track: cgroup v2 when /sys/fs/cgroup is cgroup2,
  * else the v1 memory controller (the kubelet always uses it on v1), else the
@@ -168,6 +172,14 @@ void lifecycle_poll(struct lifecycle *lc)
 		log_warn("lifecycle: ring buffer: %s", strerror(-n));
 }
 
+static void lifecycle_tick(struct loop *loop, void *arg)
+{
+	struct lifecycle *lc = arg;
+
+	lc->drain = loop_timer_add(loop, LIFECYCLE_DRAIN_MS, lifecycle_tick, lc);
+	lifecycle_poll(lc);
+}
+
 static void lifecycle_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	(void)loop;
@@ -202,6 +214,7 @@ int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifec
 		log_error("lifecycle: open BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	lc->v1 = v1;
 	lc->skel->rodata->tracked_hierarchy = hierarchy;
 	lc->skel->rodata->use_v1_memory = v1;
 	err = lifecycle_bpf__load(lc->skel);
@@ -228,6 +241,7 @@ int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifec
 	err = loop_add_fd(loop, ring_buffer__epoll_fd(lc->rb), EPOLLIN, lifecycle_readable, lc);
 	if (err)
 		goto fail;
+	lc->drain = loop_timer_add(loop, LIFECYCLE_DRAIN_MS, lifecycle_tick, lc);
 	log_fields(LOG_INFO, NULL, "lifecycle: tracking cgroup hierarchy %d at %s (%s)", hierarchy,
 		   lc->cgroup_root, v1 ? "v1 memory" : "v2");
 	*out = lc;
@@ -241,6 +255,8 @@ void lifecycle_close(struct lifecycle *lc)
 {
 	if (!lc)
 		return;
+	if (lc->drain)
+		loop_timer_cancel(lc->loop, lc->drain);
 	if (lc->rb) {
 		loop_del_fd(lc->loop, ring_buffer__epoll_fd(lc->rb));
 		ring_buffer__free(lc->rb);
@@ -252,6 +268,16 @@ void lifecycle_close(struct lifecycle *lc)
 const char *lifecycle_cgroup_root(const struct lifecycle *lc)
 {
 	return lc->cgroup_root;
+}
+
+int lifecycle_tracked_fd(const struct lifecycle *lc)
+{
+	return bpf_map__fd(lc->skel->maps.tracked_cgroups);
+}
+
+bool lifecycle_uses_v1(const struct lifecycle *lc)
+{
+	return lc->v1;
 }
 
 int lifecycle_track(struct lifecycle *lc, uint64_t cgid)

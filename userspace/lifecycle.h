@@ -36,6 +36,11 @@ const char *lifecycle_cgroup_root(const struct lifecycle *lc);
  * can write anything, so this brings the table up to date with a log line. */
 void lifecycle_poll(struct lifecycle *lc);
 
+/* The map of tracked cgroup ids, for the HTTP program to share, and whether
+ * they are the v1 memory controller's. */
+int lifecycle_tracked_fd(const struct lifecycle *lc);
+bool lifecycle_uses_v1(const struct lifecycle *lc);
+
 /* Adds or removes a cgroup from the set whose processes are reported. */
 int lifecycle_track(struct lifecycle *lc, uint64_t cgid);
 void lifecycle_untrack(struct lifecycle *lc, uint64_t cgid);

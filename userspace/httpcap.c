@@ -1,0 +1,198 @@
+/* httpcap.c: see httpcap.h. */
+#include "httpcap.h"
+
+#include "http.skel.h"
+#include "log.h"
+#include "loop.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#define HTTPCAP_MAX_LINKS 32
+
+struct httpcap {
+	struct http_bpf *skel;
+	struct ring_buffer *rb;
+	struct loop *loop;
+	struct loop_timer *drain;
+	int64_t drain_ms;
+	struct httpcap_callbacks cb;
+	void *ctx;
+	struct bpf_link *links[HTTPCAP_MAX_LINKS];
+	size_t n_links;
+	uint64_t received, malformed, attach_failed;
+};
+
+static int httpcap_record(void *arg, void *data, size_t size)
+{
+	struct httpcap *hc = arg;
+	const struct http_rec *r = data;
+
+	hc->received++;
+	if (size < HTTP_REC_HEADER_SIZE || r->captured > HTTP_CAPTURE_MAX ||
+	    HTTP_REC_HEADER_SIZE + r->captured > size ||
+	    (r->type != HTTP_REC_DATA && r->type != HTTP_REC_CLOSE) || r->dir > HTTP_DIR_OUT ||
+	    r->role > HTTP_ROLE_SERVER || r->captured > r->total) {
+		hc->malformed++;
+		return 0;
+	}
+	hc->cb.record(hc->ctx, r);
+	return 0;
+}
+
+void httpcap_poll(struct httpcap *hc)
+{
+	int n = ring_buffer__consume(hc->rb);
+
+	if (n < 0)
+		log_warn("http: ring buffer: %s", strerror(-n));
+}
+
+static void httpcap_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	httpcap_poll(arg);
+}
+
+/* Records are submitted without waking the loop (see http.bpf.c): read them
+ * on a timer. */
+static void httpcap_tick(struct loop *loop, void *arg)
+{
+	struct httpcap *hc = arg;
+
+	hc->drain = loop_timer_add(loop, hc->drain_ms, httpcap_tick, hc);
+	httpcap_poll(hc);
+}
+
+/* Attaches every program on its own: a tracepoint this kernel lacks costs
+ * only what it would have seen. */
+static void httpcap_attach(struct httpcap *hc)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, hc->skel->obj)
+	{
+		struct bpf_link *link;
+		if (hc->n_links == HTTPCAP_MAX_LINKS)
+			break;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			hc->attach_failed++;
+			log_warn("http: attach %s (%s): %s; the others run",
+				 bpf_program__name(prog), bpf_program__section_name(prog),
+				 strerror(errno));
+			continue;
+		}
+		hc->links[hc->n_links++] = link;
+	}
+}
+
+int httpcap_open(struct httpcap **out, struct loop *loop, const struct httpcap_options *opts,
+		 const struct httpcap_callbacks *cb, void *ctx)
+{
+	struct httpcap *hc = calloc(1, sizeof(*hc));
+	int err;
+
+	if (!hc)
+		return -ENOMEM;
+	hc->loop = loop;
+	hc->cb = *cb;
+	hc->ctx = ctx;
+	hc->drain_ms = opts->drain_ms > 0 ? opts->drain_ms : 10;
+	hc->skel = http_bpf__open();
+	if (!hc->skel) {
+		err = -errno;
+		log_error("http: open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	hc->skel->rodata->use_v1_memory = opts->use_v1_memory;
+	hc->skel->rodata->trace_host = opts->trace_host;
+	hc->skel->rodata->capture_bytes =
+	    opts->capture_bytes > HTTP_CAPTURE_MAX ? HTTP_CAPTURE_MAX : opts->capture_bytes;
+	if (opts->tracked_cgroups_fd >= 0) {
+		err = bpf_map__reuse_fd(hc->skel->maps.tracked_cgroups, opts->tracked_cgroups_fd);
+		if (err) {
+			log_error("http: share the containers' cgroup map: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	err = http_bpf__load(hc->skel);
+	if (err) {
+		log_error("http: load BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	httpcap_attach(hc);
+	if (!hc->n_links) {
+		err = -ENOENT;
+		log_error("http: no syscall tracepoint could be attached");
+		goto fail;
+	}
+	hc->rb =
+	    ring_buffer__new(bpf_map__fd(hc->skel->maps.http_events), httpcap_record, hc, NULL);
+	if (!hc->rb) {
+		err = -errno;
+		log_error("http: ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	err = loop_add_fd(loop, ring_buffer__epoll_fd(hc->rb), EPOLLIN, httpcap_readable, hc);
+	if (err)
+		goto fail;
+	hc->drain = loop_timer_add(loop, hc->drain_ms, httpcap_tick, hc);
+	log_info("http: capturing %s (%zu tracepoints, %u bytes of each read or write)",
+		 opts->trace_host ? "every process" : "containers", hc->n_links,
+		 (unsigned)hc->skel->rodata->capture_bytes);
+	*out = hc;
+	return 0;
+fail:
+	httpcap_close(hc);
+	return err;
+}
+
+void httpcap_close(struct httpcap *hc)
+{
+	if (!hc)
+		return;
+	if (hc->drain)
+		loop_timer_cancel(hc->loop, hc->drain);
+	if (hc->rb) {
+		loop_del_fd(hc->loop, ring_buffer__epoll_fd(hc->rb));
+		ring_buffer__free(hc->rb);
+	}
+	for (size_t i = 0; i < hc->n_links; i++)
+		bpf_link__destroy(hc->links[i]);
+	http_bpf__destroy(hc->skel);
+	free(hc);
+}
+
+void httpcap_get_stats(const struct httpcap *hc, struct httpcap_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals, sums[HTTP_STAT_MAX] = {0};
+
+	memset(out, 0, sizeof(*out));
+	out->received = hc->received;
+	out->malformed = hc->malformed;
+	out->attached = hc->n_links;
+	out->attach_failed = hc->attach_failed;
+	if (ncpu <= 0 || !(vals = calloc((size_t)ncpu, sizeof(*vals))))
+		return;
+	for (__u32 key = 0; key < HTTP_STAT_MAX; key++) {
+		if (bpf_map__lookup_elem(hc->skel->maps.http_stats, &key, sizeof(key), vals,
+					 sizeof(*vals) * (size_t)ncpu, 0) != 0)
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			sums[key] += vals[i];
+	}
+	free(vals);
+	out->sent = sums[HTTP_STAT_SENT];
+	out->dropped = sums[HTTP_STAT_DROPPED];
+	out->conns = sums[HTTP_STAT_CONNS];
+	out->not_http = sums[HTTP_STAT_NOT_HTTP];
+	out->read_failed = sums[HTTP_STAT_READ_FAILED];
+}
