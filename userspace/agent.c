@@ -908,7 +908,7 @@ static void agent_read_runtime(struct agent *a, struct container *c, bool on_exe
 
 	if (c->annotated)
 		return;
-	err = runtime_lookup((const char *const *)a->cfg->runc_roots, a->cfg->n_runc_roots, c->id,
+	err = runtime_lookup((const char *const *)a->cfg->runc_roots.v, a->cfg->runc_roots.n, c->id,
 			     &ri);
 	if (err == -ENOENT) {
 		if (on_exec && ++c->runtime_tries >= AGENT_RUNTIME_TRIES)
@@ -1016,11 +1016,6 @@ static void agent_addr(struct jbuf *b, const char *key, int family, const uint8_
 /* One HTTP exchange: an http event, with the pod of the process's cgroup. */
 static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
 {
-	static const char *const header_keys[HTTPTRACK_HEADERS] = {
-	    [HTTPTRACK_HOST] = "http.request.header.host",
-	    [HTTPTRACK_USER_AGENT] = "http.request.header.user-agent",
-	    [HTTPTRACK_CONTENT_TYPE] = "http.request.header.content-type",
-	};
 	struct agent *a = ctx;
 	struct container *c = containers_by_cgroup(a->containers, x->cgroup_id);
 
@@ -1043,9 +1038,13 @@ static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
 	if (x->response_ns)
 		jbuf_member_int(&a->ev, "duration_ns", x->response_ns - x->request_ns);
 	jbuf_member_str(&a->ev, "http.side", x->side == HTTP_ROLE_SERVER ? "server" : "client");
-	for (int i = 0; i < HTTPTRACK_HEADERS; i++)
-		if (x->headers[i][0])
-			jbuf_member_str(&a->ev, header_keys[i], x->headers[i]);
+	for (size_t i = 0; i < a->cfg->http_headers.n && i < HTTPTRACK_HEADERS; i++) {
+		char key[96];
+		if (!x->headers[i][0])
+			continue;
+		snprintf(key, sizeof(key), "http.request.header.%s", a->cfg->http_headers.v[i]);
+		jbuf_member_str(&a->ev, key, x->headers[i]);
+	}
 	if (x->incomplete)
 		jbuf_member_bool(&a->ev, "http.incomplete", true);
 	if (x->truncated)
@@ -1076,6 +1075,9 @@ static void agent_start_http(struct agent *a)
 	    .max_conns = 65536,
 	    .max_pending = 64,
 	    .max_head = 16384,
+	    .headers = (const char *const *)cfg->http_headers.v,
+	    .n_headers = cfg->http_headers.n,
+	    .secret_headers = cfg->http_secret_headers,
 	};
 	struct httpcap_options co = {
 	    .tracked_cgroups_fd = lifecycle_tracked_fd(a->lc),

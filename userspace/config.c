@@ -6,6 +6,7 @@
 #include "sink.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -90,6 +91,10 @@ static const struct config_setting config_settings[] = {
      "read every file found to its end, deliver, save positions, exit"},
     {"runc_roots", CT_STRINGS, OFF(runc_roots), 0, 0, 0,
      "runc state dirs to read container annotations from (file only)"},
+    {"http_headers", CT_STRINGS, OFF(http_headers), 0, 0, 0,
+     "request headers given in http events (file only)"},
+    {"http_secret_headers", CT_BOOL, OFF(http_secret_headers), 0, 0, 0,
+     "give the values of Authorization, Cookie and the like when listed in http_headers"},
 };
 
 #define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -114,6 +119,7 @@ void config_defaults(struct config *cfg)
 {
 	static const char *const roots[] = {"/run/runc", "/run/containerd/runc/k8s.io",
 					    "/run/docker/runtime-runc/moby"};
+	static const char *const headers[] = {"host", "user-agent", "content-type"};
 	const char *node = getenv("NODE_NAME");
 	char host[HOST_NAME_MAX + 1] = "";
 
@@ -145,7 +151,36 @@ void config_defaults(struct config *cfg)
 	cfg->http_capture_bytes = 1024;
 	cfg->http_timeout_ms = 30000;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		cfg->runc_roots[cfg->n_runc_roots++] = strdup(roots[i]);
+		cfg->runc_roots.v[cfg->runc_roots.n++] = strdup(roots[i]);
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+		cfg->http_headers.v[cfg->http_headers.n++] = strdup(headers[i]);
+}
+
+static struct config_list *config_list_of(struct config *cfg, const struct config_setting *s)
+{
+	return (struct config_list *)((char *)cfg + s->offset);
+}
+
+static void config_list_clear(struct config_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+/* Why an entry of list setting s is not acceptable, or NULL. */
+static const char *config_check_entry(const struct config_setting *s, const char *v)
+{
+	if (s->offset == OFF(runc_roots))
+		return v[0] == '/' && strlen(v) < PATH_MAX ? NULL : "expected absolute paths";
+	/* http_headers: a field name (RFC 9110 token) */
+	if (!*v || strlen(v) > 64 ||
+	    strspn(
+		v,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") !=
+		strlen(v))
+		return "expected header names (letters, digits, '-', at most 64 bytes)";
+	return NULL;
 }
 
 void config_free(struct config *cfg)
@@ -153,8 +188,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < N_SETTINGS; i++)
 		if (config_settings[i].type == CT_STRING)
 			free(*config_str(cfg, &config_settings[i]));
-	for (size_t i = 0; i < cfg->n_runc_roots; i++)
-		free(cfg->runc_roots[i]);
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (config_settings[i].type == CT_STRINGS)
+			config_list_clear(config_list_of(cfg, &config_settings[i]));
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -264,32 +300,37 @@ static int config_set_json(struct config *cfg, const struct config_setting *s, c
 		}
 		snprintf(num, sizeof(num), "%.0f", v->valuedouble);
 		return config_set_text(cfg, s, num, err, err_len);
-	case CT_STRINGS:
+	case CT_STRINGS: {
+		struct config_list *l = config_list_of(cfg, s);
 		if (!cJSON_IsArray(v))
 			break;
-		if (cJSON_GetArraySize(v) > CONFIG_MAX_RUNC_ROOTS) {
-			snprintf(err, err_len, "%s: at most %d entries", s->name,
-				 CONFIG_MAX_RUNC_ROOTS);
+		if (cJSON_GetArraySize(v) > CONFIG_MAX_LIST) {
+			snprintf(err, err_len, "%s: at most %d entries", s->name, CONFIG_MAX_LIST);
 			return -EINVAL;
 		}
 		cJSON_ArrayForEach(item, v)
 		{
-			if (!cJSON_IsString(item) || item->valuestring[0] != '/') {
-				snprintf(err, err_len, "%s: expected absolute paths", s->name);
+			const char *why = cJSON_IsString(item)
+					      ? config_check_entry(s, item->valuestring)
+					      : "expected an array of strings";
+			if (why) {
+				snprintf(err, err_len, "%s: %s", s->name, why);
 				return -EINVAL;
 			}
 		}
-		for (size_t i = 0; i < cfg->n_runc_roots; i++)
-			free(cfg->runc_roots[i]);
-		cfg->n_runc_roots = 0;
+		config_list_clear(l);
 		cJSON_ArrayForEach(item, v)
 		{
-			cfg->runc_roots[cfg->n_runc_roots] = strdup(item->valuestring);
-			if (!cfg->runc_roots[cfg->n_runc_roots])
+			char *copy = strdup(item->valuestring);
+			if (!copy)
 				return -ENOMEM;
-			cfg->n_runc_roots++;
+			if (s->offset == OFF(http_headers))
+				for (char *p = copy; *p; p++)
+					*p = (char)tolower((unsigned char)*p);
+			l->v[l->n++] = copy;
 		}
 		return 0;
+	}
 	}
 	snprintf(err, err_len, "%s: expected %s", s->name,
 		 s->type == CT_BOOL	 ? "true or false"

@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_RUNC_ROOTS 8
+#define CONFIG_MAX_LIST 8 /* entries of a list setting */
+
+/* A list setting: set in the config file only, as a JSON array of strings. */
+struct config_list {
+	char *v[CONFIG_MAX_LIST];
+	size_t n;
+};
 
 struct config {
 	char *pods_log_dir;
@@ -42,8 +48,11 @@ struct config {
 	size_t http_capture_bytes;
 	int64_t http_timeout_ms;
 	bool exit_on_eof;
-	char *runc_roots[CONFIG_MAX_RUNC_ROOTS];
-	size_t n_runc_roots;
+	struct config_list runc_roots;
+	/* request headers given in http events, lower case; a secret one
+	 * (Authorization, Cookie, ...) is "REDACTED" unless http_secret_headers */
+	struct config_list http_headers;
+	bool http_secret_headers;
 };
 
 enum config_action {

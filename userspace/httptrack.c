@@ -12,8 +12,10 @@
 #include "httpparse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 enum stream_state {
@@ -68,6 +70,8 @@ struct httptrack *httptrack_new(const struct httptrack_options *opts, httptrack_
 	t->opts = *opts;
 	if (!t->opts.max_pending)
 		t->opts.max_pending = 1;
+	if (t->opts.n_headers > HTTPTRACK_HEADERS)
+		t->opts.n_headers = HTTPTRACK_HEADERS;
 	t->emit = emit;
 	t->ctx = ctx;
 	t->conns = hmap_new();
@@ -228,6 +232,39 @@ static void set_target(struct httptrack_exchange *x, struct http_span target)
 		x->query[0] = '\0';
 }
 
+static bool secret_header(struct http_span name)
+{
+	static const char *const secret[] = {
+	    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+	    "x-auth-token",  "x-amz-security-token"};
+
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (name.len == strlen(secret[i]) && strncasecmp(name.p, secret[i], name.len) == 0)
+			return true;
+	return false;
+}
+
+/* The request headers the options name, first value of each. */
+static void keep_headers(const struct httptrack *t, struct httptrack_exchange *x,
+			 const struct http_head *h)
+{
+	struct http_span name, value;
+	size_t pos = 0;
+
+	while (http_header_next(h, &pos, &name, &value)) {
+		for (size_t i = 0; i < t->opts.n_headers; i++) {
+			const char *want = t->opts.headers[i];
+			if (x->headers[i][0] || name.len != strlen(want) ||
+			    strncasecmp(name.p, want, name.len) != 0)
+				continue;
+			if (secret_header(name) && !t->opts.secret_headers)
+				snprintf(x->headers[i], HTTPTRACK_VALUE_MAX, "REDACTED");
+			else
+				copy_span(x->headers[i], HTTPTRACK_VALUE_MAX, value);
+		}
+	}
+}
+
 /* A request head: a new exchange at the FIFO's end. */
 static struct pending *request_start(struct httptrack *t, struct conn *c, const struct http_head *h,
 				     int64_t ts)
@@ -252,10 +289,7 @@ static struct pending *request_start(struct httptrack *t, struct conn *c, const 
 		copy_span(p->x.method, sizeof(p->x.method), h->method);
 		set_target(&p->x, h->target);
 		p->x.version_minor = h->version_minor;
-		copy_span(p->x.headers[HTTPTRACK_HOST], HTTPTRACK_VALUE_MAX, h->host);
-		copy_span(p->x.headers[HTTPTRACK_USER_AGENT], HTTPTRACK_VALUE_MAX, h->user_agent);
-		copy_span(p->x.headers[HTTPTRACK_CONTENT_TYPE], HTTPTRACK_VALUE_MAX,
-			  h->content_type);
+		keep_headers(t, &p->x, h);
 	}
 	if (c->tail)
 		c->tail->next = p;

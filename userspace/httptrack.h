@@ -25,14 +25,8 @@
 
 #define HTTPTRACK_METHOD_MAX 32
 #define HTTPTRACK_PATH_MAX   2048
-#define HTTPTRACK_VALUE_MAX  256 /* a header value kept for the event */
-
-enum httptrack_header {
-	HTTPTRACK_HOST,
-	HTTPTRACK_USER_AGENT,
-	HTTPTRACK_CONTENT_TYPE,
-	HTTPTRACK_HEADERS
-};
+#define HTTPTRACK_VALUE_MAX  256 /* a header value kept for the event, cut at that */
+#define HTTPTRACK_HEADERS    8	 /* request headers kept */
 
 struct httptrack_exchange {
 	uint64_t conn_id, cgroup_id;
@@ -49,7 +43,9 @@ struct httptrack_exchange {
 	int status;			      /* 0 when no response came */
 	uint64_t request_body, response_body; /* bytes of payload */
 	int64_t request_ns, response_ns;      /* first byte of each; response_ns 0 when none */
-	char headers[HTTPTRACK_HEADERS][HTTPTRACK_VALUE_MAX]; /* request headers, "" when absent */
+	/* the request's headers named in the options, in their order: the first
+	 * value of each, "" when absent */
+	char headers[HTTPTRACK_HEADERS][HTTPTRACK_VALUE_MAX];
 	bool incomplete; /* the response did not come (timeout, close) or was not whole */
 	bool truncated;	 /* the request's head was longer than what was captured */
 };
@@ -60,6 +56,12 @@ struct httptrack_options {
 	size_t max_conns;   /* past it the least recently used is dropped */
 	size_t max_pending; /* requests waiting per connection (pipelining) */
 	size_t max_head;    /* bytes of a head reassembled across segments */
+	/* request headers kept (lower case, at most HTTPTRACK_HEADERS); the
+	 * values of secret ones (Authorization, Cookie, ...) are "REDACTED"
+	 * unless secret_headers */
+	const char *const *headers;
+	size_t n_headers;
+	bool secret_headers;
 };
 
 struct httptrack_stats {

@@ -72,10 +72,10 @@ TEST(test_defaults)
 	CHECK_INT_EQ(cfg.metadata_wait_ms, 1000);
 	CHECK_INT_EQ(cfg.pod_retention_ms, 300000);
 	CHECK_INT_EQ(cfg.rescan_interval_ms, 10000);
-	CHECK_INT_EQ(cfg.n_runc_roots, 3);
-	CHECK_STR_EQ(cfg.runc_roots[0], "/run/runc");
-	CHECK_STR_EQ(cfg.runc_roots[1], "/run/containerd/runc/k8s.io");
-	CHECK_STR_EQ(cfg.runc_roots[2], "/run/docker/runtime-runc/moby");
+	CHECK_INT_EQ(cfg.runc_roots.n, 3);
+	CHECK_STR_EQ(cfg.runc_roots.v[0], "/run/runc");
+	CHECK_STR_EQ(cfg.runc_roots.v[1], "/run/containerd/runc/k8s.io");
+	CHECK_STR_EQ(cfg.runc_roots.v[2], "/run/docker/runtime-runc/moby");
 	config_free(&cfg);
 
 	/* without $NODE_NAME: the host name */
@@ -122,15 +122,15 @@ TEST(test_apply_valid_overrides_defaults)
 	CHECK_INT_EQ(cfg.metadata_wait_ms, 0);
 	CHECK_INT_EQ(cfg.pod_retention_ms, 2000); /* seconds in the file, ms inside */
 	CHECK_INT_EQ(cfg.rescan_interval_ms, 3600 * 1000);
-	CHECK_INT_EQ(cfg.n_runc_roots, 2);
-	CHECK_STR_EQ(cfg.runc_roots[0], "/a");
-	CHECK_STR_EQ(cfg.runc_roots[1], "/b/c");
+	CHECK_INT_EQ(cfg.runc_roots.n, 2);
+	CHECK_STR_EQ(cfg.runc_roots.v[0], "/a");
+	CHECK_STR_EQ(cfg.runc_roots.v[1], "/b/c");
 	config_free(&cfg);
 
 	/* an empty object changes nothing */
 	CHECK_INT_EQ(apply(&cfg, "{}", err, sizeof(err)), 0);
 	CHECK_INT_EQ(cfg.max_line_size, 128 * 1024);
-	CHECK_INT_EQ(cfg.n_runc_roots, 3);
+	CHECK_INT_EQ(cfg.runc_roots.n, 3);
 	config_free(&cfg);
 
 	/* the range ends are inclusive */
@@ -221,8 +221,8 @@ TEST(test_apply_runc_roots)
 	/* a rejected array leaves the previous roots as they were */
 	CHECK_INT_EQ(apply(&cfg, "{\"runc_roots\": [\"/ok\", \"relative\"]}", err, sizeof(err)),
 		     -EINVAL);
-	CHECK_INT_EQ(cfg.n_runc_roots, 3);
-	CHECK_STR_EQ(cfg.runc_roots[0], "/run/runc");
+	CHECK_INT_EQ(cfg.runc_roots.n, 3);
+	CHECK_STR_EQ(cfg.runc_roots.v[0], "/run/runc");
 	config_free(&cfg);
 
 	/* eight is the limit, and allowed */
@@ -231,8 +231,8 @@ TEST(test_apply_runc_roots)
 		  "{\"runc_roots\": [\"/1\",\"/2\",\"/3\",\"/4\",\"/5\",\"/6\",\"/7\",\"/8\"]}",
 		  err, sizeof(err)),
 	    0);
-	CHECK_INT_EQ(cfg.n_runc_roots, 8);
-	CHECK_STR_EQ(cfg.runc_roots[7], "/8");
+	CHECK_INT_EQ(cfg.runc_roots.n, 8);
+	CHECK_STR_EQ(cfg.runc_roots.v[7], "/8");
 	config_free(&cfg);
 
 	/* applying twice replaces, it does not append */
@@ -240,13 +240,13 @@ TEST(test_apply_runc_roots)
 	config_defaults(&cfg);
 	CHECK_INT_EQ(config_apply_json(&cfg, x, sizeof(x) - 1, err, sizeof(err)), 0);
 	CHECK_INT_EQ(config_apply_json(&cfg, y, sizeof(y) - 1, err, sizeof(err)), 0);
-	CHECK_INT_EQ(cfg.n_runc_roots, 1);
-	CHECK_STR_EQ(cfg.runc_roots[0], "/y");
+	CHECK_INT_EQ(cfg.runc_roots.n, 1);
+	CHECK_STR_EQ(cfg.runc_roots.v[0], "/y");
 	config_free(&cfg);
 
 	/* an empty array: no roots */
 	CHECK_INT_EQ(apply(&cfg, "{\"runc_roots\": []}", err, sizeof(err)), 0);
-	CHECK_INT_EQ(cfg.n_runc_roots, 0);
+	CHECK_INT_EQ(cfg.runc_roots.n, 0);
 	config_free(&cfg);
 }
 
@@ -448,8 +448,8 @@ TEST(test_load_file_and_command_line)
 	CHECK_STR_EQ(cfg.node_name, "from-file");
 	CHECK_INT_EQ(cfg.kubelet_timeout_ms, 1234);
 	CHECK_INT_EQ(cfg.log_level, LOG_WARN);
-	CHECK_INT_EQ(cfg.n_runc_roots, 1);
-	CHECK_STR_EQ(cfg.runc_roots[0], "/r1");
+	CHECK_INT_EQ(cfg.runc_roots.n, 1);
+	CHECK_STR_EQ(cfg.runc_roots.v[0], "/r1");
 	CHECK_STR_EQ(cfg.output, "stdout"); /* untouched default */
 	captured_free(&c);
 	config_free(&cfg);
