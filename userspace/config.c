@@ -310,9 +310,9 @@ static int config_set_json(struct config *cfg, const struct config_setting *s, c
 		}
 		cJSON_ArrayForEach(item, v)
 		{
-			const char *why = cJSON_IsString(item)
-					      ? config_check_entry(s, item->valuestring)
-					      : "expected an array of strings";
+			/* not a string: what a bad one would be told */
+			const char *why =
+			    config_check_entry(s, cJSON_IsString(item) ? item->valuestring : "");
 			if (why) {
 				snprintf(err, err_len, "%s: %s", s->name, why);
 				return -EINVAL;

@@ -23,6 +23,7 @@ enum chunk_state {
 	CH_EXT_TOKEN,	    /* token value bytes, BWS, ';' or CR */
 	CH_EXT_QUOTED,	    /* inside a quoted value */
 	CH_EXT_QUOTED_PAIR, /* after '\' in a quoted value */
+	CH_EXT_QUOTED_END,  /* after the closing '"': BWS, ';' or CR */
 	CH_EXT_VALUE_BWS,   /* whitespace after a value: more, or ';' */
 	CH_SIZE_LF,	    /* the LF after the size line's CR */
 	CH_DATA,	    /* chunk data, skipped by count */
@@ -353,12 +354,14 @@ static int apply_content_length(struct parser *ps, const unsigned char *v, size_
 	return HTTP_OK;
 }
 
-/* Whether a Content-Length value cut short (v, n) may still become valid:
- * OWS, digits up to INT64_MAX, OWS, and nothing after. */
-static bool partial_length_ok(const unsigned char *v, size_t n)
+/* A Content-Length value cut short (v, n): HTTP_OK while it may still
+ * become valid (OWS, digits up to INT64_MAX, OWS, nothing after, and equal
+ * to an earlier Content-Length), else the error it is bound to give. */
+static int partial_length(const struct parser *ps, const unsigned char *v, size_t n)
 {
-	size_t i = 0;
-	int64_t value = 0;
+	int64_t value = 0, earlier = ps->out->content_length, prefix;
+	size_t i = 0, digits = 0, earlier_digits = 0; /* leading zeros left out */
+	bool ended;
 
 	while (i < n && is_ows(v[i]))
 		i++;
@@ -366,12 +369,28 @@ static bool partial_length_ok(const unsigned char *v, size_t n)
 		int d = v[i] - '0';
 
 		if (value > (INT64_MAX - d) / 10)
-			return false;
+			return HTTP_ERR_CONTENT_LENGTH;
 		value = value * 10 + d;
+		digits += value > 0;
 	}
+	ended = i < n;
 	while (i < n && is_ows(v[i]))
 		i++;
-	return i == n;
+	if (i < n)
+		return HTTP_ERR_CONTENT_LENGTH;
+	if (earlier < 0)
+		return HTTP_OK;
+	if (ended)
+		return value == earlier ? HTTP_OK : HTTP_ERR_DUP_LENGTH;
+	/* the digits so far must begin the earlier value's */
+	for (int64_t e = earlier; e > 0; e /= 10)
+		earlier_digits++;
+	if (digits > earlier_digits)
+		return HTTP_ERR_DUP_LENGTH;
+	prefix = earlier;
+	for (size_t k = digits; k < earlier_digits; k++)
+		prefix /= 10;
+	return prefix == value ? HTTP_OK : HTTP_ERR_DUP_LENGTH;
 }
 
 /* Calls fn on each element of a comma-separated list, trimmed, empty ones
@@ -429,6 +448,11 @@ static int connection_element(struct parser *ps, const unsigned char *e, size_t 
 	return 0;
 }
 
+static int proxy_connection_element(struct parser *ps, const unsigned char *e, size_t len)
+{
+	return eq_nocase(e, len, "upgrade") ? 0 : connection_element(ps, e, len);
+}
+
 /* A whole field line's name and trimmed value. */
 static int apply_field(struct parser *ps, const unsigned char *name, size_t nlen,
 		       const unsigned char *v, size_t vlen)
@@ -437,8 +461,10 @@ static int apply_field(struct parser *ps, const unsigned char *name, size_t nlen
 
 	switch (lower(name[0])) {
 	case 'c':
-		if (eq_nocase(name, nlen, "content-length"))
-			return apply_content_length(ps, v, vlen);
+		if (eq_nocase(name, nlen, "content-length")) {
+			int rc = apply_content_length(ps, v, vlen);
+			return rc == HTTP_OK && h->transfer_encoding ? HTTP_ERR_LENGTH_AND_TE : rc;
+		}
 		if (eq_nocase(name, nlen, "connection"))
 			return each_element(ps, v, vlen, connection_element);
 		if (eq_nocase(name, nlen, "content-type") && !h->content_type.p)
@@ -447,8 +473,16 @@ static int apply_field(struct parser *ps, const unsigned char *name, size_t nlen
 	case 't':
 		if (eq_nocase(name, nlen, "transfer-encoding")) {
 			h->transfer_encoding = true;
+			if (h->content_length >= 0)
+				return HTTP_ERR_LENGTH_AND_TE;
 			return each_element(ps, v, vlen, te_element);
 		}
+		return HTTP_OK;
+	case 'p':
+		/* not standard, but clients and proxies send it and the
+		 * references read it: its close and keep-alive count */
+		if (eq_nocase(name, nlen, "proxy-connection"))
+			return each_element(ps, v, vlen, proxy_connection_element);
 		return HTTP_OK;
 	case 'h':
 		if (eq_nocase(name, nlen, "host")) {
@@ -492,9 +526,11 @@ static int parse_field_line(struct parser *ps, size_t s, size_t e, bool whole)
 		if (!is_text_char(ps->p[k]))
 			return bad_byte(ps->p[k], HTTP_ERR_FIELD_VALUE);
 	if (!whole) {
-		if (eq_nocase(ps->p + s, i - s, "content-length") &&
-		    !partial_length_ok(ps->p + i + 1, e - i - 1))
-			return HTTP_ERR_CONTENT_LENGTH;
+		if (eq_nocase(ps->p + s, i - s, "content-length")) {
+			int rc = partial_length(ps, ps->p + i + 1, e - i - 1);
+			if (rc != HTTP_OK)
+				return rc;
+		}
 		return HTTP_INCOMPLETE;
 	}
 	vs = i + 1;
@@ -507,13 +543,12 @@ static int parse_field_line(struct parser *ps, size_t s, size_t e, bool whole)
 	return apply_field(ps, ps->p + s, i - s, ps->p + vs, ve - vs);
 }
 
-/* The checks that need the whole head. */
+/* The checks that need the whole head: another Transfer-Encoding line may
+ * still end the codings with chunked. */
 static int finish_head(struct parser *ps)
 {
 	struct http_head *h = ps->out;
 
-	if (h->transfer_encoding && h->content_length >= 0)
-		return HTTP_ERR_LENGTH_AND_TE;
 	h->chunked = h->transfer_encoding && ps->te_last_chunked;
 	if (h->kind == HTTP_REQUEST && h->transfer_encoding && !h->chunked)
 		return HTTP_ERR_TRANSFER_ENC;
@@ -748,17 +783,19 @@ static int chunk_step(struct http_body *b, unsigned char c)
 		return is_ows(c) ? CH_EXT_VALUE_BWS : -1;
 	case CH_EXT_QUOTED:
 		if (c == '"')
-			return CH_EXT_VALUE_BWS;
+			return CH_EXT_QUOTED_END;
 		if (c == '\\')
 			return CH_EXT_QUOTED_PAIR;
 		return is_text_char(c) ? CH_EXT_QUOTED : -1;
 	case CH_EXT_QUOTED_PAIR:
 		return is_text_char(c) ? CH_EXT_QUOTED : -1;
+	case CH_EXT_QUOTED_END:
+		if (c == '\r')
+			return CH_SIZE_LF;
+		/* fall through */
 	case CH_EXT_VALUE_BWS:
 		if (c == ';')
 			return CH_EXT_NAME_FIRST;
-		if (c == '\r')
-			return CH_SIZE_LF;
 		return is_ows(c) ? CH_EXT_VALUE_BWS : -1;
 	case CH_SIZE_LF:
 		if (c != '\n')
@@ -907,13 +944,14 @@ static size_t scheme_len(const char *s, size_t len)
 
 int http_split_target(struct http_span target, struct http_span *path, struct http_span *query)
 {
-	const char *s = target.p, *end = target.p + target.len, *q, *h;
+	const char *s = target.p, *end, *q, *h;
 	size_t skip;
 
 	*path = (struct http_span){0};
 	*query = (struct http_span){0};
 	if (!s || target.len == 0)
 		return -1;
+	end = s + target.len;
 	if (target.len == 1 && s[0] == '*') {
 		*path = target;
 		return 0;
@@ -938,7 +976,7 @@ int http_split_target(struct http_span target, struct http_span *path, struct ht
 
 int http_split_host(struct http_span authority, struct http_span *host, int *port)
 {
-	const char *s = authority.p, *end = authority.p + authority.len, *colon;
+	const char *s = authority.p, *end, *colon;
 	struct http_span name;
 	long value = 0;
 
@@ -946,6 +984,7 @@ int http_split_host(struct http_span authority, struct http_span *host, int *por
 	*port = -1;
 	if (!s)
 		return authority.len ? -1 : 0;
+	end = s + authority.len;
 	for (const char *at = end; at > s; at--) {
 		if (at[-1] == '@') {
 			s = at; /* past the userinfo */
@@ -1043,6 +1082,8 @@ static bool key_is_secret(const char *k, size_t len)
 			return true;
 		norm[n++] = (char)c;
 	}
+	if (n == 0)
+		return false;
 	for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++)
 		if (strlen(secret_keys[i]) == n && memcmp(norm, secret_keys[i], n) == 0)
 			return true;
@@ -1070,12 +1111,11 @@ size_t http_redact_query(struct http_span query, char *out, size_t cap)
 {
 	static const char redacted[] = "REDACTED";
 	struct out_buf o = {out, cap, 0};
-	const char *s = query.p, *end = query.p + query.len, *h;
+	const char *s = query.p, *end = NULL, *h;
 
 	if (s) {
 		h = memchr(s, '#', query.len);
-		if (h)
-			end = h;
+		end = h ? h : s + query.len;
 	}
 	while (s && s < end) {
 		const char *pair = s, *eq;

@@ -10,9 +10,9 @@
  * in step with what the peers did and must never be misled about framing:
  *
  * - Lines end with CRLF; a bare LF is accepted as a line end in heads and in
- *   trailers (RFC 9112 §2.2 allows it; Go, nginx and picohttpparser do it),
- *   never in chunk-size lines or after chunk data. A CR not followed by LF is
- *   an error anywhere.
+ *   trailers (RFC 9112 §2.2 allows it, as http-parser and picohttpparser do;
+ *   llhttp refuses it), never in chunk-size lines or after chunk data. A CR
+ *   not followed by LF is an error anywhere.
  * - Empty lines before a start line are skipped (RFC 9112 §2.2), as the CRLF
  *   some clients send after a body.
  * - obs-fold (a field line starting with SP or HTAB, or whitespace between
@@ -36,6 +36,9 @@
  *   twice is an error; in a request, codings that do not end with chunked are
  *   an error (RFC 9112 §6.3); in a response they mean "until close".
  * - A request with more than one Host field is an error (RFC 9112 §3.2).
+ * - Connection lists close, keep-alive and upgrade; the non-standard
+ *   Proxy-Connection that old clients and proxies send counts for close and
+ *   keep-alive (as http-parser and llhttp have it).
  */
 #ifndef GLIMPSE_HTTPPARSE_H
 #define GLIMPSE_HTTPPARSE_H
@@ -104,8 +107,8 @@ struct http_head {
 /* Parses one message head at buf (len bytes; buf may be NULL when len is 0).
  * Returns HTTP_OK with head_len set, HTTP_INCOMPLETE when the len bytes are a
  * valid beginning of a head, or a negative enum http_result: the first
- * problem met from left to right (the checks that need the whole head, such
- * as Content-Length with Transfer-Encoding, come at its end).
+ * problem met from left to right (a field's, when its line is whole; whether
+ * a request's codings end with chunked, at the end of the head).
  *
  * Every proper prefix of a head that gives HTTP_OK gives HTTP_INCOMPLETE, and
  * once a prefix gives an error every longer one does: a caller may parse
@@ -160,9 +163,9 @@ struct http_body {
 	bool done;	    /* the body ended */
 	bool lost;	    /* chunked framing fell in bytes not captured, or was malformed */
 	bool malformed;	    /* the framing bytes seen were not chunked coding (lost too) */
+	uint16_t trailers;  /* chunked: trailer field lines read */
 	/* the chunk parser's own state */
 	uint8_t state;
-	uint16_t trailers;
 	uint32_t line_len;
 };
 
@@ -206,7 +209,8 @@ int http_split_target(struct http_span target, struct http_span *path, struct ht
 /* Host and port of an authority (a Host value, an authority-form target):
  * "host", "host:port", "[v6]:port" (host without the brackets), with any
  * "userinfo@" dropped. *port is -1 without a port (or an empty one).
- * Returns 0, or -1 when the port is not 0-65535 or brackets are unbalanced. */
+ * Returns 0, or -1 when the port is not 0-65535, brackets are unbalanced or
+ * a host without them has more than one ':'. */
 int http_split_host(struct http_span authority, struct http_span *host, int *port);
 
 /* Writes query into out with the values of secret-looking keys replaced by

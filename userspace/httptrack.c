@@ -201,23 +201,6 @@ static void copy_span(char *out, size_t cap, struct http_span s)
 	out[s.p ? n : 0] = '\0';
 }
 
-/* The method and target of a request line whose head was not captured whole. */
-static bool request_line(const char *p, size_t len, struct http_span *method,
-			 struct http_span *target)
-{
-	const char *sp = memchr(p, ' ', len), *end, *sp2;
-
-	if (!sp || sp == p)
-		return false;
-	*method = (struct http_span){p, (size_t)(sp - p)};
-	end = memchr(sp + 1, '\r', len - (size_t)(sp + 1 - p));
-	if (!end)
-		end = p + len;
-	sp2 = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
-	*target = (struct http_span){sp + 1, (size_t)((sp2 ? sp2 : end) - sp - 1)};
-	return true;
-}
-
 static void set_target(struct httptrack_exchange *x, struct http_span target)
 {
 	struct http_span path = {0}, query = {0};
@@ -379,24 +362,24 @@ static void message_end(struct httptrack *t, struct conn *c, struct stream *s)
 		response_done(t, c);
 }
 
-/* A head longer than what was captured: what its first line says is kept,
- * and the stream waits for the next message. */
+/* A head longer than what was captured: what the parser read whole of it
+ * (h, from HTTP_INCOMPLETE; NULL when nothing) is kept, and the stream waits
+ * for the next message. */
 static void head_truncated(struct httptrack *t, struct conn *c, struct stream *s,
-			   enum http_kind kind, const char *p, size_t len)
+			   const struct http_head *h)
 {
-	struct http_span method, target;
 	struct pending *x;
 
-	if (kind == HTTP_REQUEST && request_line(p, len, &method, &target)) {
+	if (h && h->kind == HTTP_REQUEST && h->method.p && h->target.p) {
 		x = request_start(t, c, NULL, s->msg_ns);
 		if (x) {
-			copy_span(x->x.method, sizeof(x->x.method), method);
-			set_target(&x->x, target);
+			copy_span(x->x.method, sizeof(x->x.method), h->method);
+			set_target(&x->x, h->target);
 			x->x.truncated = true;
-			x->x.version_minor = 1;
+			x->x.version_minor = h->version_major ? h->version_minor : 1;
 		}
-	} else if (kind == HTTP_RESPONSE && c->head && len > 12 && memcmp(p, "HTTP/1.", 7) == 0) {
-		c->head->x.status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	} else if (h && h->kind == HTTP_RESPONSE && c->head && h->status) {
+		c->head->x.status = h->status;
 		c->head->x.response_ns = s->msg_ns;
 		c->head->x.incomplete = true; /* its body could not be followed */
 		memset(&s->body, 0, sizeof(s->body));
@@ -443,7 +426,7 @@ static long parse_head(struct httptrack *t, struct conn *c, struct stream *s, en
 		return -1;
 	}
 	if (rc == HTTP_INCOMPLETE) {
-		head_truncated(t, c, s, kind, buf, len);
+		head_truncated(t, c, s, &h);
 		return -2;
 	}
 	t->stats.malformed++;
@@ -466,8 +449,12 @@ static void stream_feed(struct httptrack *t, struct conn *c, struct stream *s, e
 			return;
 		case STREAM_SKIP: {
 			enum http_kind k;
-			/* a message starts only where a segment does */
-			if (pos != 0 || !http_looks_like(at, have, &k) || k != kind)
+			size_t crlf = 0;
+			/* a message starts only where a segment does, maybe after the
+			 * empty lines some peers send after a body */
+			while (crlf < have && (at[crlf] == '\r' || at[crlf] == '\n'))
+				crlf++;
+			if (pos != 0 || !http_looks_like(at + crlf, have - crlf, &k) || k != kind)
 				return;
 			s->state = STREAM_HEAD;
 			break;
@@ -496,8 +483,10 @@ static void stream_feed(struct httptrack *t, struct conn *c, struct stream *s, e
 			long took;
 			if (!have) {
 				/* the bytes were not captured: their framing is unknown */
-				if (s->head_len)
-					head_truncated(t, c, s, kind, s->head, s->head_len);
+				struct http_head h;
+				if (s->head_len && http_parse_head(s->head, s->head_len, kind,
+								   &h) == HTTP_INCOMPLETE)
+					head_truncated(t, c, s, &h);
 				else
 					stream_lost(t, s);
 				return;
