@@ -20,6 +20,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
+#include "cgroup_id.h"
 #include "http.h"
 
 #define AF_INET	    2
@@ -126,18 +127,7 @@ static __always_inline void count(__u32 stat)
 
 static __always_inline __u64 cgroup_id(void)
 {
-	if (use_v1_memory) {
-		struct task_struct *task = (void *)bpf_get_current_task();
-		int idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-		struct css_set *cset = BPF_CORE_READ(task, cgroups);
-		struct cgroup_subsys_state *css;
-
-		if (idx < 0 || idx >= CGROUP_SUBSYS_COUNT)
-			return 0;
-		bpf_core_read(&css, sizeof(css), &cset->subsys[idx]);
-		return BPF_CORE_READ(css, cgroup, kn, id);
-	}
-	return bpf_get_current_cgroup_id();
+	return current_cgroup_id(use_v1_memory);
 }
 
 static __always_inline bool traced(void)

@@ -17,6 +17,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "cgroup_id.h"
 #include "lifecycle.h"
 
 /* Set by userspace before load. */
@@ -60,21 +61,6 @@ static __always_inline __u64 lc_batched(void)
 	return bpf_ringbuf_query(&lc_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 		   ? BPF_RB_FORCE_WAKEUP
 		   : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline __u64 lc_task_cgroup_id(struct task_struct *task)
-{
-	if (use_v1_memory) {
-		int idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-		struct css_set *cset = BPF_CORE_READ(task, cgroups);
-		struct cgroup_subsys_state *css;
-
-		if (idx < 0 || idx >= CGROUP_SUBSYS_COUNT)
-			return 0;
-		bpf_core_read(&css, sizeof(css), &cset->subsys[idx]);
-		return BPF_CORE_READ(css, cgroup, kn, id);
-	}
-	return bpf_get_current_cgroup_id();
 }
 
 static __always_inline int lc_cgroup(struct trace_event_raw_cgroup *ctx, __u32 type)
@@ -133,7 +119,7 @@ int lc_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
 static __always_inline struct lc_proc_event *lc_proc_begin(__u32 type, struct task_struct *task)
 {
 	struct lc_proc_event *e;
-	__u64 cgid = lc_task_cgroup_id(task);
+	__u64 cgid = current_cgroup_id(use_v1_memory); /* task is the current one */
 
 	if (!trace_all && !bpf_map_lookup_elem(&tracked_cgroups, &cgid))
 		return NULL;

@@ -1,6 +1,7 @@
 /* httpcap.c: see httpcap.h. */
 #include "httpcap.h"
 
+#include "bpfmap.h"
 #include "http.skel.h"
 #include "log.h"
 #include "loop.h"
@@ -172,24 +173,15 @@ void httpcap_close(struct httpcap *hc)
 
 void httpcap_get_stats(const struct httpcap *hc, struct httpcap_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals, sums[HTTP_STAT_MAX] = {0};
+	uint64_t sums[HTTP_STAT_MAX];
 
 	memset(out, 0, sizeof(*out));
 	out->received = hc->received;
 	out->malformed = hc->malformed;
 	out->attached = hc->n_links;
 	out->attach_failed = hc->attach_failed;
-	if (ncpu <= 0 || !(vals = calloc((size_t)ncpu, sizeof(*vals))))
+	if (bpfmap_percpu_sums(hc->skel->maps.http_stats, HTTP_STAT_MAX, sums) != 0)
 		return;
-	for (__u32 key = 0; key < HTTP_STAT_MAX; key++) {
-		if (bpf_map__lookup_elem(hc->skel->maps.http_stats, &key, sizeof(key), vals,
-					 sizeof(*vals) * (size_t)ncpu, 0) != 0)
-			continue;
-		for (int i = 0; i < ncpu; i++)
-			sums[key] += vals[i];
-	}
-	free(vals);
 	out->sent = sums[HTTP_STAT_SENT];
 	out->dropped = sums[HTTP_STAT_DROPPED];
 	out->conns = sums[HTTP_STAT_CONNS];

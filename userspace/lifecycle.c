@@ -2,6 +2,7 @@
  * from the event loop (see lifecycle.h). */
 #include "lifecycle.h"
 
+#include "bpfmap.h"
 #include "lifecycle.skel.h"
 #include "log.h"
 #include "loop.h"
@@ -297,28 +298,13 @@ void lifecycle_untrack(struct lifecycle *lc, uint64_t cgid)
 
 void lifecycle_get_stats(const struct lifecycle *lc, struct lifecycle_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
+	uint64_t sums[LC_STAT_MAX];
 
 	memset(out, 0, sizeof(*out));
 	out->received = lc->received;
 	out->malformed = lc->malformed;
-	if (ncpu <= 0)
+	if (bpfmap_percpu_sums(lc->skel->maps.lc_stats, LC_STAT_MAX, sums) != 0)
 		return;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	for (__u32 key = 0; key < LC_STAT_MAX; key++) {
-		uint64_t sum = 0;
-		if (bpf_map__lookup_elem(lc->skel->maps.lc_stats, &key, sizeof(key), vals,
-					 sizeof(*vals) * (size_t)ncpu, 0) != 0)
-			continue;
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-		if (key == LC_STAT_DROPPED)
-			out->dropped = sum;
-		else if (key == LC_STAT_SENT)
-			out->sent = sum;
-	}
-	free(vals);
+	out->dropped = sums[LC_STAT_DROPPED];
+	out->sent = sums[LC_STAT_SENT];
 }
