@@ -1075,6 +1075,8 @@ static void agent_start_http(struct agent *a)
 	    .max_conns = 65536,
 	    .max_pending = 64,
 	    .max_head = 16384,
+	    .max_pending_total = 8192, /* about 6 KiB each: 50 MiB at worst */
+	    .max_head_total = 16 * 1024 * 1024,
 	    .headers = (const char *const *)cfg->http_headers.v,
 	    .n_headers = cfg->http_headers.n,
 	    .secret_headers = cfg->http_secret_headers,

@@ -57,6 +57,8 @@ struct httptrack {
 	struct hmap *conns;
 	struct conn *lru_head, *lru_tail;
 	size_t n_conns;
+	size_t n_pending;  /* over all connections */
+	size_t head_bytes; /* reassembly buffers allocated */
 	struct httptrack_stats stats;
 };
 
@@ -115,7 +117,7 @@ static void hand_over(struct httptrack *t, struct pending *p, bool incomplete)
 	t->emit(t->ctx, &p->x);
 }
 
-static struct pending *fifo_pop(struct conn *c)
+static struct pending *fifo_pop(struct httptrack *t, struct conn *c)
 {
 	struct pending *p = c->head;
 
@@ -125,6 +127,7 @@ static struct pending *fifo_pop(struct conn *c)
 	if (!c->head)
 		c->tail = NULL;
 	c->n_pending--;
+	t->n_pending--;
 	return p;
 }
 
@@ -136,18 +139,22 @@ static void conn_free(struct httptrack *t, struct conn *c, bool closed)
 
 	if (closed && c->resp.state == STREAM_BODY && c->head && c->head->x.status &&
 	    http_body_until_close(&c->resp.body)) {
-		p = fifo_pop(c);
+		p = fifo_pop(t, c);
 		p->x.response_body = http_body_size(&c->resp.body);
 		hand_over(t, p, false);
 		free(p);
 	}
-	while ((p = fifo_pop(c)) != NULL) {
+	while ((p = fifo_pop(t, c)) != NULL) {
 		hand_over(t, p, true);
 		free(p);
 	}
 	hmap_del(t->conns, &c->id, sizeof(c->id));
 	lru_unlink(t, c);
 	t->n_conns--;
+	if (c->req.head)
+		t->head_bytes -= t->opts.max_head;
+	if (c->resp.head)
+		t->head_bytes -= t->opts.max_head;
 	free(c->req.head);
 	free(c->resp.head);
 	free(c);
@@ -256,12 +263,12 @@ static struct pending *request_start(struct httptrack *t, struct conn *c, const 
 
 	if (c->n_pending >= t->opts.max_pending) {
 		/* responses stopped coming: the oldest goes out as incomplete */
-		p = fifo_pop(c);
+		p = fifo_pop(t, c);
 		t->stats.pending_dropped++;
 		hand_over(t, p, true);
 		free(p);
 	}
-	p = calloc(1, sizeof(*p));
+	p = t->n_pending < t->opts.max_pending_total ? calloc(1, sizeof(*p)) : NULL;
 	if (!p) {
 		t->stats.pending_dropped++;
 		return NULL;
@@ -280,6 +287,7 @@ static struct pending *request_start(struct httptrack *t, struct conn *c, const 
 		c->head = p;
 	c->tail = p;
 	c->n_pending++;
+	t->n_pending++;
 	return p;
 }
 
@@ -295,7 +303,7 @@ static void request_body_done(struct conn *c)
 /* The response at the FIFO's front ended. */
 static void response_done(struct httptrack *t, struct conn *c)
 {
-	struct pending *p = fifo_pop(c);
+	struct pending *p = fifo_pop(t, c);
 
 	if (!p)
 		return;
@@ -416,9 +424,13 @@ static long parse_head(struct httptrack *t, struct conn *c, struct stream *s, en
 	if (rc == HTTP_INCOMPLETE && !more_uncaptured && len < t->opts.max_head) {
 		/* the head goes on in the next segment */
 		if (!had) {
-			if (!s->head && !(s->head = malloc(t->opts.max_head))) {
-				stream_lost(t, s);
-				return -2;
+			if (!s->head) {
+				if (t->head_bytes + t->opts.max_head > t->opts.max_head_total ||
+				    !(s->head = malloc(t->opts.max_head))) {
+					stream_lost(t, s);
+					return -2;
+				}
+				t->head_bytes += t->opts.max_head;
 			}
 			memcpy(s->head, data, avail);
 			s->head_len = avail;
@@ -541,7 +553,7 @@ void httptrack_expire(struct httptrack *t, int64_t now_ns)
 	while (c) {
 		struct conn *prev = c->prev;
 		while (c->head && now_ns - c->head->x.request_ns > t->opts.timeout_ns) {
-			struct pending *p = fifo_pop(c);
+			struct pending *p = fifo_pop(t, c);
 			hand_over(t, p, true);
 			free(p);
 		}

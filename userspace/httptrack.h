@@ -56,6 +56,9 @@ struct httptrack_options {
 	size_t max_conns;   /* past it the least recently used is dropped */
 	size_t max_pending; /* requests waiting per connection (pipelining) */
 	size_t max_head;    /* bytes of a head reassembled across segments */
+	/* bounds over all connections: requests waiting, and bytes of heads
+	 * being reassembled; past them a request is not followed (counted) */
+	size_t max_pending_total, max_head_total;
 	/* request headers kept (lower case, at most HTTPTRACK_HEADERS); the
 	 * values of secret ones (Authorization, Cookie, ...) are "REDACTED"
 	 * unless secret_headers */

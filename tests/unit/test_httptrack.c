@@ -35,6 +35,8 @@ static struct httptrack *track(struct seen *s)
 				      .max_conns = 8,
 				      .max_pending = 4,
 				      .max_head = 4096,
+				      .max_pending_total = 64,
+				      .max_head_total = 65536,
 				      .headers = headers,
 				      .n_headers = 3};
 
