@@ -1019,6 +1019,12 @@ static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
 	struct agent *a = ctx;
 	struct container *c = containers_by_cgroup(a->containers, x->cgroup_id);
 
+	if ((!c || !c->name) && a->lc) {
+		/* the process's exec (which names its container) may still be
+		 * queued in the other ring buffer */
+		lifecycle_poll(a->lc);
+		c = containers_by_cgroup(a->containers, x->cgroup_id);
+	}
 	agent_begin_event(a, agent_mono_to_real(x->request_ns), "http");
 	if (x->method[0])
 		jbuf_member_str(&a->ev, "http.request.method", x->method);

@@ -850,6 +850,13 @@ static size_t chunked_feed(struct http_body *b, const unsigned char *data, size_
 				b->state = CH_DATA_CR;
 			continue;
 		}
+		if (i >= avail && (b->state == CH_DATA_CR || b->state == CH_DATA_LF)) {
+			/* the CRLF after chunk data can only be that: not seeing it
+			 * loses nothing (the next size line is what must be seen) */
+			b->state = b->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE_FIRST;
+			i++;
+			continue;
+		}
 		if (i >= avail) {
 			b->lost = true;
 			break;

@@ -187,7 +187,8 @@ void http_body_start(struct http_body *b, const struct http_head *h,
  * body ended (at once for HTTP_BODY_NONE, even with total 0) and *lost when
  * chunked framing fell in the bytes not captured or was malformed: all of
  * total is then taken, and the caller picks the stream up again at the next
- * segment that starts a message. Length-framed bytes need not be captured.
+ * segment that starts a message. Length-framed bytes need not be captured,
+ * nor chunk data and the CRLF after it (it can be nothing else).
  * done and lost may be NULL; after done or lost, 0 or total (lost) is
  * returned and nothing changes but the size of a lost body. */
 size_t http_body_feed(struct http_body *b, const char *data, size_t avail, size_t total, bool *done,

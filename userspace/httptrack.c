@@ -144,6 +144,9 @@ static void conn_free(struct httptrack *t, struct conn *c, bool closed)
 		hand_over(t, p, false);
 		free(p);
 	}
+	/* a response cut short: the bytes that came are its size */
+	if (c->resp.state == STREAM_BODY && !c->resp.interim && c->head && c->head->x.status)
+		c->head->x.response_body = http_body_size(&c->resp.body);
 	while ((p = fifo_pop(t, c)) != NULL) {
 		hand_over(t, p, true);
 		free(p);

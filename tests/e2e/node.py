@@ -6,7 +6,12 @@ What a node has, and what this module plays it with:
   /kubepods/<qos>/pod<uid>/<container-id>) with the annotations CRI-O sets;
   conmon (with ``--log-path k8s-file:``) writes their CRI log files under
   ``<pods-log-dir>/<namespace>_<pod>_<uid>/<container>/0.log`` as CRI-O does.
-  The entrypoint is the static ``joblet`` program (tests/e2e/joblet.c).
+  The entrypoint is the static ``joblet`` program (tests/e2e/joblet.c), or
+  any command (``ContainerSpec.command``) run from the host's own files: a
+  root with the host's /usr, /etc, /bin, /lib... bind-mounted read-only and a
+  writable /tmp of its own. A pod started with ``host_network=True`` (the
+  pod's ``spec.hostNetwork``) has no network namespace of its own, so its
+  containers and the host reach each other on 127.0.0.1.
 * the kubelet: :class:`FakeKubelet`, an HTTP(S) server on 127.0.0.1 that
   answers ``GET /pods`` with a v1 PodList shaped like a real kubelet's, and can
   be switched at run time to be down, slow, broken or demanding a token.
@@ -123,6 +128,26 @@ def _read_text(path, default=None):
         return default
 
 
+def read_cri_lines(path):
+    """(stream, body) of every complete line of a CRI log file so far, P
+    pieces joined with their F line; [] when the file is not there."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    out, pending = [], {}
+    for raw in data.split(b"\n")[:-1]:
+        parts = raw.decode("utf-8", errors="replace").split(" ", 3)
+        if len(parts) < 3 or parts[1] not in ("stdout", "stderr"):
+            continue
+        stream, flag, body = parts[1], parts[2], parts[3] if len(parts) > 3 else ""
+        pending[stream] = pending.get(stream, "") + body
+        if flag == "F":
+            out.append((stream, pending.pop(stream)))
+    return out
+
+
 def _process_alive(pid):
     """True when pid exists and is not a zombie."""
     stat = _read_text(f"/proc/{pid}/stat")
@@ -235,6 +260,15 @@ class ContainerSpec:
       env            more environment variables {name: value}
       writable_root  a writable copy of the node's root filesystem, of its
                      own, in its bundle dir (the others share a read-only one)
+      command        argv run instead of joblet (lines, stderr_every,
+                     exit_code, sleep_ms, line_bytes, file, symlinks and
+                     writable_root are then unused): it runs from the host's
+                     files (the node's host root, see Node.host_rootfs) with
+                     a writable /tmp of its own (ContainerRecord.tmp_dir on
+                     the host); nothing is expected on its CRI log
+                     (expected_lines is []) unless `output` says what
+      output         with command: the (stream, body) lines it prints, when
+                     known, for check_pods
     """
     name: str = "main"
     lines: int = 100
@@ -249,13 +283,20 @@ class ContainerSpec:
     volume_mounts: tuple = ()
     env: dict = None
     writable_root: bool = False
+    command: tuple = None
+    output: tuple = None
 
     def args(self):
+        if self.command:
+            return [str(a) for a in self.command]
         return ["/joblet", str(self.lines), str(self.stderr_every), str(self.exit_code),
                 str(self.sleep_ms), str(self.line_bytes)]
 
     def joblet_env(self):
-        """The container's environment besides POD_NAME: JOBLET_* and env."""
+        """The container's environment besides POD_NAME: JOBLET_* and env
+        (only env for a command)."""
+        if self.command:
+            return dict(self.env or {})
         out = {}
         if self.symlinks:
             for target, link in self.symlinks:
@@ -273,7 +314,7 @@ class ContainerSpec:
     def expected_file_lines(self, pod_name):
         """Every line joblet writes to `file`, in order, without newlines
         ([] without a file)."""
-        if not self.file:
+        if not self.file or self.command:
             return []
         count = self.lines if self.file_lines is None else self.file_lines
         out = []
@@ -284,7 +325,10 @@ class ContainerSpec:
         return out
 
     def expected_lines(self, pod_name):
-        """(stream, body) of every line joblet prints, in order."""
+        """(stream, body) of every line joblet prints, in order (for a
+        command: `output`, or none)."""
+        if self.command:
+            return [tuple(line) for line in self.output or ()]
         out = []
         for i in range(self.lines):
             body = f"{pod_name} line {i}"
@@ -309,6 +353,7 @@ class ContainerRecord:
     exit_code: int = None
     expected_file: list = dataclasses.field(default_factory=list)  # lines of spec.file
     rootfs: str = None      # the host dir of its root filesystem
+    tmp_dir: str = None     # a command's /tmp, on the host
     # wall-clock ns (time.time_ns()): before conmon, pidfile seen (runc create
     # done), before and after `runc start`, exit file seen, runc delete done.
     times: dict = dataclasses.field(default_factory=dict)
@@ -330,6 +375,7 @@ class PodRecord:
     volumes: list = dataclasses.field(default_factory=list)       # v1 Volumes of the spec
     volume_dirs: dict = dataclasses.field(default_factory=dict)   # volume name -> host dir
     annotations: dict = dataclasses.field(default_factory=dict)   # added to the pod's
+    host_network: bool = False      # spec.hostNetwork: no network namespace of its own
 
     @property
     def container_ids(self):
@@ -344,11 +390,13 @@ SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
-                    job_uid=None, labels=None, volumes=None, annotations=None):
+                    job_uid=None, labels=None, volumes=None, annotations=None,
+                    host_network=False):
     """A v1 Pod as the kubelet's /pods lists it, for a pod in Pending with
     its containers waiting (no container ids yet). volumes (v1 Volumes) go
     to spec.volumes, each container's volume_mounts and environment to its
-    volumeMounts and env, annotations to metadata.annotations. A pod with
+    volumeMounts and env, annotations to metadata.annotations, host_network
+    to spec.hostNetwork (the pod's IP is then the node's). A pod with
     volumes also has the service account token's projected volume, mounted
     read-only in every container, as admission adds it (not mounted by
     this harness)."""
@@ -392,8 +440,9 @@ def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
                        "mountPath": SERVICE_ACCOUNT_MOUNT}
 
     def container_object(c):
+        argv = c.args()
         obj = {
-            "name": c.name, "image": c.image, "command": ["/joblet"], "args": c.args()[1:],
+            "name": c.name, "image": c.image, "command": argv[:1], "args": argv[1:],
             "resources": {}, "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
         }
@@ -424,6 +473,9 @@ def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
     }
     if pod_volumes:
         spec["volumes"] = pod_volumes
+    if host_network:
+        spec["hostNetwork"] = True
+        spec["dnsPolicy"] = "ClusterFirstWithHostNet"
     status = {
         "phase": "Pending",
         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
@@ -443,6 +495,9 @@ def make_pod_object(namespace, name, uid, job_name, containers, node_name, qos,
         } for c in containers],
         "qosClass": QOS_CLASSES[qos],
     }
+    if host_network:
+        status["podIP"] = "127.0.0.1"
+        status["podIPs"] = [{"ip": "127.0.0.1"}]
     return {"metadata": metadata, "spec": spec, "status": status}
 
 
@@ -850,6 +905,8 @@ class Node:
         self._timers = []
         self._glimpses = []
         self._job_uids = {}
+        self._host_root = None  # host_rootfs(), made on first use
+        self._host_mounts = []
         self._closed = False
         self.kubelet = None
         check_prerequisites(need_glimpse=False)
@@ -897,6 +954,33 @@ class Node:
         shutil.copy2(JOBLET, os.path.join(rootfs, "joblet"))
         return rootfs
 
+    HOST_ROOT_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+    def host_rootfs(self):
+        """The root filesystem of command containers (made on first use):
+        the host's /usr and /etc, and /bin, /sbin, /lib* as the host has
+        them (its symlinks into /usr, or read-only bind mounts), with empty
+        mount points for /proc, /dev, /sys and /tmp. The bind mounts are
+        in self._host_mounts (OCI mounts, read-only)."""
+        with self._lock:
+            if self._host_root is not None:
+                return self._host_root
+            root = self._mkdir("hostroot")
+            mounts = []
+            for d in ("proc", "dev", "sys", "tmp", "run", "var"):
+                os.makedirs(os.path.join(root, d), exist_ok=True)
+            for d in self.HOST_ROOT_DIRS:
+                host = "/" + d
+                if os.path.islink(host):
+                    os.symlink(os.readlink(host), os.path.join(root, d))
+                elif os.path.isdir(host):
+                    os.makedirs(os.path.join(root, d), exist_ok=True)
+                    mounts.append({"destination": host, "type": "bind", "source": host,
+                                   "options": ["rbind", "rprivate", "ro", "nosuid", "nodev"]})
+            self._host_mounts = mounts
+            self._host_root = root
+            return root
+
     def _base_spec(self):
         spec_dir = self._mkdir("spec")
         _run(["runc", "spec", "--bundle", spec_dir])
@@ -911,7 +995,8 @@ class Node:
 
     def run_pod(self, namespace, name, job_name=None, containers=None, sandbox=True,
                 remove_after_ms=100, kubelet_keep_ms=None, qos="besteffort", labels=None,
-                on_exit=None, exit_timeout=30.0, volumes=None, annotations=None):
+                on_exit=None, exit_timeout=30.0, volumes=None, annotations=None,
+                host_network=False):
         """Runs one pod the way the kubelet and CRI-O would, to the end.
 
         Log dirs first, then the pod in the kubelet, the pod cgroups, its
@@ -924,13 +1009,14 @@ class Node:
         Returns the PodRecord."""
         pod = self.start_pod(namespace, name, job_name=job_name, containers=containers,
                              sandbox=sandbox, qos=qos, labels=labels, volumes=volumes,
-                             annotations=annotations)
+                             annotations=annotations, host_network=host_network)
         return self.finish_pod(pod, remove_after_ms=remove_after_ms,
                                kubelet_keep_ms=kubelet_keep_ms, on_exit=on_exit,
                                exit_timeout=exit_timeout)
 
     def start_pod(self, namespace, name, job_name=None, containers=None, sandbox=True,
-                  qos="besteffort", labels=None, volumes=None, annotations=None):
+                  qos="besteffort", labels=None, volumes=None, annotations=None,
+                  host_network=False):
         """Starts one pod and returns its PodRecord once every container is
         started (`runc start` returned); finish_pod waits for it, remove_pod
         undoes it (a container still running is killed).
@@ -942,7 +1028,9 @@ class Node:
         harness never makes or removes it). Each container's volume_mounts
         bind-mount them at their mountPath. annotations are added to the
         pod's metadata.annotations (and to the sandbox's, as CRI-O records
-        them)."""
+        them). host_network: the pod's sandbox and containers stay in the
+        host's network namespace (spec.hostNetwork), so servers they run on
+        127.0.0.1 are reached from the host and from other such pods."""
         containers = containers or [ContainerSpec()]
         volumes = self._pod_volumes(volumes, containers)
         uid = str(uuid.uuid4())
@@ -959,7 +1047,7 @@ class Node:
         pod = PodRecord(namespace=namespace, name=name, uid=uid, job_name=job_name, qos=qos,
                         log_dir=log_dir, containers=records,
                         sandbox_id=secrets.token_hex(32), volumes=volumes,
-                        annotations=dict(annotations or {}))
+                        annotations=dict(annotations or {}), host_network=host_network)
         with self._lock:
             if self._closed:
                 raise HarnessError("the node is closed")
@@ -971,7 +1059,7 @@ class Node:
             self.kubelet.add_pod(make_pod_object(
                 namespace, name, uid, job_name, containers, self.node_name, qos,
                 job_uid=self.job_uid(job_name) if job_name else None, labels=labels,
-                volumes=volumes, annotations=annotations))
+                volumes=volumes, annotations=annotations, host_network=host_network))
             self._make_pod_cgroups(pod)
             self._make_pod_volumes(pod)
             if sandbox:
@@ -1210,7 +1298,17 @@ class Node:
         proc["terminal"] = False
         proc["env"] = [e for e in proc.get("env", []) if not e.startswith("TERM=")]
         proc["env"] += [f"{k}={v}" for k, v in (env or {}).items()]
-        if c.spec is not None and c.spec.writable_root:
+        if c.spec is not None and c.spec.command:
+            # The host's files, read-only, and a /tmp of its own.
+            c.rootfs = self.host_rootfs()
+            spec["root"] = {"path": c.rootfs, "readonly": True}
+            c.tmp_dir = os.path.join(c.bundle, "tmp")
+            os.makedirs(c.tmp_dir, exist_ok=True)
+            os.chmod(c.tmp_dir, 0o1777)
+            mounts = list(self._host_mounts) + [
+                {"destination": "/tmp", "type": "bind", "source": c.tmp_dir,
+                 "options": ["rbind", "rprivate", "rw"]}] + list(mounts)
+        elif c.spec is not None and c.spec.writable_root:
             # A root of its own, writable, as a container's overlay is.
             c.rootfs = os.path.join(c.bundle, "rootfs")
             shutil.copytree(self.rootfs, c.rootfs, symlinks=True)
@@ -1222,6 +1320,8 @@ class Node:
         spec["hostname"] = pod.name[:63]
         linux = spec["linux"]
         linux["cgroupsPath"] = "/" + self.pod_cgroup_path(pod) + "/" + c.id
+        if pod.host_network:
+            linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != "network"]
         if joins:
             for ns in linux["namespaces"]:
                 if ns["type"] in joins:
@@ -1324,7 +1424,8 @@ class Node:
             joins = None
             if pod.sandbox is not None and pod.sandbox.pid:
                 joins = {t: f"/proc/{pod.sandbox.pid}/ns/{n}"
-                         for t, n in (("network", "net"), ("ipc", "ipc"), ("uts", "uts"))}
+                         for t, n in (("network", "net"), ("ipc", "ipc"), ("uts", "uts"))
+                         if not (t == "network" and pod.host_network)}
             self._container_config(pod, c, c.spec.args(), self._annotations(pod, c, False),
                                    joins=joins, env={"POD_NAME": pod.name, **c.spec.joblet_env()},
                                    mounts=self._container_mounts(pod, c))
@@ -1389,6 +1490,36 @@ class Node:
                         what=f"container {c.name} ({c.id[:12]}) to exit")
         c.times["exited"] = now_ns()
         c.exit_code = int(text)
+
+    def exited(self, c):
+        """c's exit code once conmon recorded its exit, else None."""
+        text = (_read_text(os.path.join(self.exit_dir, c.id), "") or "").strip()
+        return int(text) if text else None
+
+    def output(self, c):
+        """(stream, body) of every complete line of c's CRI log so far
+        (conmon's P pieces joined)."""
+        return read_cri_lines(c.log_path)
+
+    def wait_output(self, c, predicate, timeout=10.0, what=None):
+        """Waits until predicate(self.output(c)) is true and returns its
+        value. Raises HarnessError (with the log's last lines) on timeout or
+        when the container exits first."""
+        what = what or f"output of {c.name} ({c.id[:12]})"
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.exited(c)  # before reading: what it printed is in
+            lines = self.output(c)
+            value = predicate(lines)
+            if value:
+                return value
+            if code is not None:
+                raise HarnessError(f"{c.name} ({c.id[:12]}) exited {code} before {what}; its "
+                                   f"log ends: {lines[-5:]}; {self._container_diagnostics(c)}")
+            if time.monotonic() >= deadline:
+                raise HarnessError(f"timed out after {timeout:.1f} s waiting for {what}; "
+                                   f"{c.name}'s log ends: {lines[-5:]}")
+            time.sleep(0.01)
 
     def _delete_container(self, c, errors):
         proc = _run(["runc", "--root", self.runc_root, "delete", "-f", c.id], check=False)
