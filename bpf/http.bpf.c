@@ -88,6 +88,7 @@ struct conn_key {
 
 struct conn {
 	__u64 id;
+	__u64 cgroup_id; /* of the process, when the connection was met */
 	__u8 state; /* enum conn_state */
 	__u8 role;  /* enum http_role */
 	__u8 family;
@@ -130,14 +131,52 @@ static __always_inline __u64 cgroup_id(void)
 	return current_cgroup_id(use_v1_memory);
 }
 
+/* Whether each process is traced (its cgroup is a container's), so the
+ * cgroup is looked up once per process, not per syscall. An entry goes when
+ * the process execs or exits: a container's process is moved into its cgroup
+ * before its exec, and a reused pid starts without one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_procs SEC(".maps");
+
 static __always_inline bool traced(void)
 {
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 *known, yes;
 	__u64 cgid;
 
 	if (trace_host)
 		return true;
+	known = bpf_map_lookup_elem(&traced_procs, &tgid);
+	if (known)
+		return *known;
 	cgid = cgroup_id();
-	return bpf_map_lookup_elem(&tracked_cgroups, &cgid) != NULL;
+	yes = bpf_map_lookup_elem(&tracked_cgroups, &cgid) != NULL;
+	bpf_map_update_elem(&traced_procs, &tgid, &yes, BPF_ANY);
+	return yes;
+}
+
+static __always_inline int forget_proc(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&traced_procs, &tgid);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int http_exec(void *ctx)
+{
+	return forget_proc();
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int http_exit(void *ctx)
+{
+	return forget_proc();
 }
 
 static __always_inline struct conn_key conn_key_of(__u32 fd)
@@ -158,7 +197,8 @@ static __always_inline int enter(__u32 fd, __u64 buf, __u8 kind, __u8 buf_kind)
 
 	if (c && (c->state == CONN_NOT_HTTP || c->state == CONN_NOT_TCP))
 		return 0;
-	if (!traced())
+	/* a connection is only ever made for a traced process */
+	if (!c && !traced())
 		return 0;
 	bpf_map_update_elem(&http_args, &id, &a, BPF_ANY);
 	return 0;
@@ -292,7 +332,7 @@ static __always_inline void emit(const struct conn *c, __u32 fd, __u8 type, __u8
 	r->family = c->family;
 	r->flags = flags;
 	r->ts_ns = bpf_ktime_get_ns();
-	r->cgroup_id = cgroup_id();
+	r->cgroup_id = c->cgroup_id;
 	r->conn_id = c->id;
 	r->tgid = bpf_get_current_pid_tgid() >> 32;
 	r->fd = fd;
@@ -338,6 +378,7 @@ static __always_inline struct conn *conn_of(__u32 fd, __u8 role, bool fresh)
 	if (c && !fresh)
 		return c;
 	n.id = next_conn_id();
+	n.cgroup_id = cgroup_id();
 	n.state = CONN_NEW;
 	n.role = role;
 	bpf_map_update_elem(&http_conns, &k, &n, BPF_ANY);

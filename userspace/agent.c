@@ -1347,13 +1347,14 @@ static void agent_log_summary(struct agent *a)
 		 ",\"http_events\":%llu,\"http_incomplete\":%llu,\"http_records\":%llu,"
 		 "\"http_dropped\":%llu,\"http_malformed\":%llu,\"http_desyncs\":%llu,"
 		 "\"http_conns\":%llu,\"http_conns_not_http\":%llu,\"http_conns_dropped\":%llu,"
+		 "\"http_requests_dropped\":%llu,"
 		 "\"http_unpaired_responses\":%llu,\"http_attach_failed\":%llu",
 		 (unsigned long long)a->n.http_events, (unsigned long long)hts.incomplete,
 		 (unsigned long long)hs.received, (unsigned long long)hs.dropped,
 		 (unsigned long long)hts.malformed + (unsigned long long)hs.malformed,
 		 (unsigned long long)hts.desyncs, (unsigned long long)hs.conns,
 		 (unsigned long long)hs.not_http,
-		 (unsigned long long)hts.conns_dropped + (unsigned long long)hts.pending_dropped,
+		 (unsigned long long)hts.conns_dropped, (unsigned long long)hts.pending_dropped,
 		 (unsigned long long)hts.unpaired_responses, (unsigned long long)hs.attach_failed);
 	log_fields(LOG_INFO, fields, "stopped");
 }

@@ -287,7 +287,8 @@ def stop_and_summary(g):
 
 HTTP_COUNTERS = ("http_events", "http_incomplete", "http_records", "http_dropped",
                  "http_malformed", "http_desyncs", "http_conns", "http_conns_not_http",
-                 "http_conns_dropped", "http_unpaired_responses", "http_attach_failed")
+                 "http_conns_dropped", "http_requests_dropped", "http_unpaired_responses",
+                 "http_attach_failed")
 
 
 def counters(stopped):
