@@ -1996,6 +1996,32 @@ def check_prerequisites(need_glimpse=True, need_node=True):
         raise Skip(f"glimpse is not built ({GLIMPSE_BIN} missing)")
 
 
+def run_one_shot(argv, stderr_path, timeout, umask=None):
+    """Runs the agent (argv, usually with --exit-on-eof) to its end, its
+    stderr kept in stderr_path. Returns (exit code or None when it had to be
+    killed after timeout seconds, stderr text, its JSON log entries)."""
+    extra = {} if umask is None else {"umask": umask}
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, **extra)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = None
+    stderr = _read_text(stderr_path, "")
+    log = []
+    for line in stderr.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            log.append(entry)
+    return code, stderr, log
+
+
 def run_tests(tests, need_glimpse=True, need_node=True):
     """Runs test functions in order. Prints "ok   name", "FAIL name" (then the
     reason, indented) or "skip name: reason" per test and, last,

@@ -64,7 +64,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -382,25 +381,7 @@ class Scene:
                 "--pods-log-dir", self.pods_dir, "--output", f"file:{self.output_path}",
                 "--state-dir", self.state_dir, "--kubelet-url", "http://127.0.0.1:9",
                 "--metadata-wait-ms", "0", "--node-name", NODE_NAME, "--log-level", "info"]
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err)
-            try:
-                code = proc.wait(timeout=RUN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                code = None
-        with open(stderr_path, encoding="utf-8", errors="replace") as f:
-            stderr = f.read()
-        log = []
-        for line in stderr.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                log.append(entry)
+        code, stderr, log = node.run_one_shot(argv, stderr_path, RUN_TIMEOUT_S)
         bad_before = len(self.output.bad)
         events = self.output.poll()
         self.runs.append((events, log, stderr))

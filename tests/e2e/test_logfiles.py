@@ -66,7 +66,6 @@ import os
 import secrets
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import time
@@ -180,26 +179,7 @@ class Scene:
                 "--output", f"file:{self.output_path}", "--state-dir", self.state_dir,
                 "--kubelet-url", "http://127.0.0.1:9", "--metadata-wait-ms", "0",
                 "--log-level", "info"]
-        extra = {} if umask is None else {"umask": umask}
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, **extra)
-            try:
-                code = proc.wait(timeout=RUN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                code = None
-        with open(stderr_path, encoding="utf-8", errors="replace") as f:
-            stderr = f.read()
-        log = []
-        for line in stderr.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                log.append(entry)
+        code, stderr, log = node.run_one_shot(argv, stderr_path, RUN_TIMEOUT_S, umask)
         bad_before = len(self.output.bad)
         events = self.output.poll()
         run = Run(number, [e for e in events if e.get("kind") == "log"], log, stderr)
