@@ -89,8 +89,8 @@ struct conn_key {
 struct conn {
 	__u64 id;
 	__u64 cgroup_id; /* of the process, when the connection was met */
-	__u8 state; /* enum conn_state */
-	__u8 role;  /* enum http_role */
+	__u8 state;	 /* enum conn_state */
+	__u8 role;	 /* enum http_role */
 	__u8 family;
 	__u8 tries; /* segments sniffed while unsure */
 	__u16 local_port, remote_port;

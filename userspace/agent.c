@@ -1353,8 +1353,8 @@ static void agent_log_summary(struct agent *a)
 		 (unsigned long long)hs.received, (unsigned long long)hs.dropped,
 		 (unsigned long long)hts.malformed + (unsigned long long)hs.malformed,
 		 (unsigned long long)hts.desyncs, (unsigned long long)hs.conns,
-		 (unsigned long long)hs.not_http,
-		 (unsigned long long)hts.conns_dropped, (unsigned long long)hts.pending_dropped,
+		 (unsigned long long)hs.not_http, (unsigned long long)hts.conns_dropped,
+		 (unsigned long long)hts.pending_dropped,
 		 (unsigned long long)hts.unpaired_responses, (unsigned long long)hs.attach_failed);
 	log_fields(LOG_INFO, fields, "stopped");
 }
