@@ -493,8 +493,12 @@ static void tail_open_path(struct tail *t, const struct tail_watch *w, const cha
 	int fd;
 
 	if (f && !f->unlinked) {
-		/* renamed over: the file read so far has no name any more */
-		if (!appeared || stat(path, &st) != 0 ||
+		/* renamed over: the file read so far has no name any more. The
+		 * name is looked at as it is opened: without following a link,
+		 * in a container's dir through the dir's handle */
+		if (!appeared ||
+		    (sub ? fstatat(w->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) : lstat(path, &st)) !=
+			0 ||
 		    (st.st_dev == f->dev && st.st_ino == f->ino))
 			return;
 		tail_mark_file_unlinked(t, f);
