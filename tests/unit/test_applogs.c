@@ -113,13 +113,7 @@ static bool run_until(struct loop *loop, const int *counter, int want)
 
 static void write_file(const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	CHECK(fd >= 0);
-	if (fd >= 0) {
-		CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-		close(fd);
-	}
+	testing_write_file(path, text, strlen(text), 0644);
 }
 
 static void mkdirs(const char *path)

@@ -235,16 +235,10 @@ static void make_dir(const char *fmt, const char *a, const char *b)
 static void put_state(const char *root, const char *id, const char *content, size_t len)
 {
 	char path[512];
-	int fd;
 
 	make_dir("%s/%s", root, id);
 	snprintf(path, sizeof(path), "%s/%s/state.json", root, id);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK_INT_EQ(write(fd, content, len), (ssize_t)len);
-	close(fd);
+	testing_write_file(path, content, len, 0644);
 }
 
 static void copy_sample(const char *root, const char *id, const char *sample)

@@ -380,7 +380,6 @@ static void make_dir(const char *fmt, const char *a, const char *b)
 static void put_config(const char *root, const char *id, const char *content, size_t len)
 {
 	char path[512];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/containers/%s", root, id);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
@@ -389,12 +388,7 @@ static void put_config(const char *root, const char *id, const char *content, si
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", root, id);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK_INT_EQ(write(fd, content, len), (ssize_t)len);
-	close(fd);
+	testing_write_file(path, content, len, 0600);
 }
 
 static void copy_sample(const char *root, const char *id, const char *sample)

@@ -8,6 +8,7 @@
 #define GLIMPSE_TESTING_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -195,6 +196,19 @@ static inline char *testing_read_file(const char *path, size_t *len_out)
 	if (len_out)
 		*len_out = len;
 	return buf;
+}
+
+/* Writes len bytes of data to path, created with mode or truncated; a
+ * failure fails the test. */
+static inline void testing_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT_EQ(write(fd, data, len), (ssize_t)len);
+	close(fd);
 }
 
 /* Makes a new directory /tmp/glimpse-test-<name>-XXXXXX, its path in buf; 0, or
