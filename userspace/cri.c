@@ -12,6 +12,8 @@
  */
 #include "cri.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,23 +300,7 @@ void cri_joiner_init(struct cri_joiner *j, size_t max_size)
 /* Makes room for need bytes (need <= limit) in the buffer of stream s. */
 static int cri_joiner_reserve(struct cri_joiner *j, int s, size_t need)
 {
-	size_t limit = cri_joiner_limit(j), cap = j->stream[s].cap;
-	char *buf;
-
-	if (need <= cap)
-		return 0;
-	if (cap < 256)
-		cap = 256;
-	while (cap < need)
-		cap = cap > limit / 2 ? limit : cap * 2;
-	if (cap > limit)
-		cap = limit;
-	buf = realloc(j->stream[s].buf, cap);
-	if (!buf)
-		return -ENOMEM;
-	j->stream[s].buf = buf;
-	j->stream[s].cap = cap;
-	return 0;
+	return buf_reserve(&j->stream[s].buf, &j->stream[s].cap, need, cri_joiner_limit(j));
 }
 
 static const char *cri_joiner_data(const struct cri_joiner *j, int s)

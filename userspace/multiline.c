@@ -15,6 +15,8 @@
  */
 #include "multiline.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
@@ -330,23 +332,7 @@ static enum multiline_action multiline_classify(struct multiline *m, struct mult
 /* Makes room for need bytes (need <= limit) in the buffer of s. */
 static int multiline_reserve(const struct multiline *m, struct multiline_stream *s, size_t need)
 {
-	size_t cap = s->cap;
-	char *buf;
-
-	if (need <= cap)
-		return 0;
-	if (cap < 256)
-		cap = 256;
-	while (cap < need)
-		cap = cap > m->limit / 2 ? m->limit : cap * 2;
-	if (cap > m->limit)
-		cap = m->limit;
-	buf = realloc(s->buf, cap);
-	if (!buf)
-		return -ENOMEM;
-	s->buf = buf;
-	s->cap = cap;
-	return 0;
+	return buf_reserve(&s->buf, &s->cap, need, m->limit);
 }
 
 /* Copies n bytes into the held event; a full buffer is emitted as a truncated
