@@ -41,7 +41,7 @@ all: $(BUILD)/glimpse
 
 # --- BPF: one rule per step ---------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
@@ -163,4 +163,4 @@ k8s:
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.d,$(BPF_SRCS))

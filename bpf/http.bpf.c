@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /* http.bpf.c: the bytes containers read and write on TCP connections that
- * speak HTTP/1.x, from syscall tracepoints only.
+ * speak HTTP/1.x, from tracepoints only.
  *
- * On enter a syscall's arguments are stashed per thread; on exit, when bytes
- * moved, the descriptor is looked up in http_conns ({tgid, fd}). A descriptor
- * met for the first time is checked once through task->files (a TCP socket?
- * its addresses), and its first bytes are sniffed for a request method or
- * "HTTP/1."; connections found not to be HTTP (and descriptors that are not
- * TCP sockets) are remembered and skipped at the next syscall's enter with a
- * single lookup. For HTTP connections a record carries the byte count and a
- * bounded prefix of the data; parsing is userspace's.
+ * Two ways in, one chosen by userspace at load (httpcap.c):
+ *
+ * - socket (kernels >= 6.3): tp_btf sock/sock_send_length and
+ *   sock/sock_recv_length fire once per sendmsg/recvmsg a socket does, with
+ *   the socket and the bytes moved; the buffer is the syscall's, read from
+ *   the task's saved user registers. Nothing else pays: a syscall that is not
+ *   socket I/O runs no program.
+ * - syscall (older kernels): tp_btf sys_exit, where every syscall of every
+ *   task passes; its first work is a switch on the syscall number, and the
+ *   socket is found through task->files. Enabling any syscall tracepoint puts
+ *   every syscall of the node on the kernel's slow path (about 15 % of nginx's
+ *   throughput on loopback in tests/bench/http_overhead.py), hence the other.
+ *
+ * Both then do the same (sock_io): a connection is an entry in http_conns,
+ * keyed by the socket's address, made the first time a traced process moves
+ * bytes on it: its addresses, whether the bytes are the stream's first (from
+ * the TCP sequence counters), and its first bytes sniffed for a request
+ * method or "HTTP/1.". Connections found not to be HTTP cost a lookup
+ * afterwards. For HTTP connections a record carries the byte count and a
+ * bounded prefix of the data; parsing is userspace's. tp_btf
+ * sock/inet_sock_set_state tells when the process closed the connection (a
+ * close record) and when the socket is gone (the entry goes).
  *
  * Wake-ups: waking the consumer costs more than capturing, so records are
  * submitted without one until wakeup_bytes are pending; userspace also drains
@@ -22,14 +36,22 @@
 #include <bpf/bpf_endian.h>
 #include "cgroup_id.h"
 #include "http.h"
+#include "syscalls.h"
 
-#define AF_INET	    2
-#define AF_INET6    10
-#define SOCK_STREAM 1
-#define IPPROTO_TCP 6
-#define S_IFMT	    00170000
-#define S_IFSOCK    0140000
-#define EINPROGRESS 115
+#define AF_INET	     2
+#define AF_INET6     10
+#define SOCK_STREAM  1
+#define IPPROTO_TCP  6
+#define S_IFMT	     00170000
+#define S_IFSOCK     0140000
+#define MSG_PEEK     2
+#define PF_IO_WORKER 0x00000010 /* io_uring's workers: their registers are not the I/O's */
+#define PF_KTHREAD   0x00200000
+
+#define TCP_FIN_WAIT1 4
+#define TCP_CLOSE     7
+#define TCP_LAST_ACK  9
+#define SHUTDOWN_MASK 3 /* sk_shutdown: both ways, as close(2) leaves it */
 
 #define SNIFF_TRIES 8 /* segments of a connection met mid-stream looked at */
 
@@ -60,47 +82,36 @@ struct {
 	__type(value, __u8);
 } tracked_cgroups SEC(".maps");
 
-enum args_kind { ARGS_READ, ARGS_WRITE, ARGS_SENDFILE, ARGS_CONNECT };
-enum args_buf { BUF_PLAIN, BUF_IOVEC, BUF_MSGHDR };
-
-struct http_args {
-	__u64 buf; /* the buffer, the iovec array or the msghdr */
-	__u32 fd;
-	__u8 kind;     /* enum args_kind */
-	__u8 buf_kind; /* enum args_buf */
-	__u16 pad;
+/* How a syscall passes its data. */
+enum args_buf {
+	BUF_NONE,   /* not read: sendfile, splice, a 32-bit syscall, io_uring... */
+	BUF_PLAIN,  /* a buffer */
+	BUF_IOVEC,  /* an iovec array */
+	BUF_MSGHDR, /* a msghdr */
 };
 
-/* A syscall's arguments between its enter and its exit, per thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct http_args);
-} http_args SEC(".maps");
-
-enum conn_state { CONN_NEW, CONN_UNSURE, CONN_HTTP, CONN_NOT_HTTP, CONN_NOT_TCP };
-
-struct conn_key {
-	__u32 tgid;
-	__u32 fd;
-};
+enum conn_state { CONN_UNSURE, CONN_HTTP, CONN_NOT_HTTP };
 
 struct conn {
 	__u64 id;
 	__u64 cgroup_id; /* of the process, when the connection was met */
+	__u32 tgid;	 /* the process that met it */
 	__u8 state;	 /* enum conn_state */
-	__u8 role;	 /* enum http_role */
+	__u8 role;	 /* enum http_role, once HTTP */
 	__u8 family;
-	__u8 tries; /* segments sniffed while unsure */
+	__u8 tries;  /* segments sniffed while unsure */
+	__u8 fresh;  /* met at the stream's first byte */
+	__u8 closed; /* a close record was sent */
 	__u16 local_port, remote_port;
 	__u8 local_addr[16], remote_addr[16];
 };
 
+/* Connections of traced processes, by the socket's address; an entry goes
+ * when its socket reaches TCP_CLOSE, before the address can be reused. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct conn_key);
+	__type(key, __u64);
 	__type(value, struct conn);
 } http_conns SEC(".maps");
 
@@ -142,28 +153,70 @@ struct {
 	__type(value, __u8);
 } traced_procs SEC(".maps");
 
-static __always_inline bool traced(void)
+/* In front of traced_procs, each CPU's last answer: a process makes its
+ * syscalls in runs on one CPU, and a per-CPU array element costs no hashing.
+ * An answer holds while proc_gen has not moved; every exec and exit moves
+ * it, after dropping the process's traced_procs entry. */
+struct traced_last {
+	__u64 gen;
+	__u32 tgid;
+	__u8 yes;
+	__u8 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct traced_last);
+} traced_last SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_gen SEC(".maps");
+
+static __always_inline bool traced(__u32 tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 zero = 0;
+	struct traced_last *last;
+	__u64 *gen, cgid;
 	__u8 *known, yes;
-	__u64 cgid;
 
 	if (trace_host)
 		return true;
+	gen = bpf_map_lookup_elem(&proc_gen, &zero);
+	last = bpf_map_lookup_elem(&traced_last, &zero);
+	if (!gen || !last)
+		return false;
+	if (last->valid && last->tgid == tgid && last->gen == *gen)
+		return last->yes;
+	last->gen = *gen;
 	known = bpf_map_lookup_elem(&traced_procs, &tgid);
-	if (known)
-		return *known;
-	cgid = cgroup_id();
-	yes = bpf_map_lookup_elem(&tracked_cgroups, &cgid) != NULL;
-	bpf_map_update_elem(&traced_procs, &tgid, &yes, BPF_ANY);
+	if (known) {
+		yes = *known;
+	} else {
+		cgid = cgroup_id();
+		yes = bpf_map_lookup_elem(&tracked_cgroups, &cgid) != NULL;
+		bpf_map_update_elem(&traced_procs, &tgid, &yes, BPF_ANY);
+	}
+	last->tgid = tgid;
+	last->yes = yes;
+	last->valid = 1;
 	return yes;
 }
 
 static __always_inline int forget_proc(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	__u64 *gen;
 
 	bpf_map_delete_elem(&traced_procs, &tgid);
+	gen = bpf_map_lookup_elem(&proc_gen, &zero);
+	if (gen)
+		__sync_fetch_and_add(gen, 1);
 	return 0;
 }
 
@@ -177,31 +230,6 @@ SEC("tracepoint/sched/sched_process_exit")
 int http_exit(void *ctx)
 {
 	return forget_proc();
-}
-
-static __always_inline struct conn_key conn_key_of(__u32 fd)
-{
-	struct conn_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
-
-	return k;
-}
-
-/* A syscall on fd starts: remembers its arguments unless fd is known to be
- * of no interest. */
-static __always_inline int enter(__u32 fd, __u64 buf, __u8 kind, __u8 buf_kind)
-{
-	struct conn_key k = conn_key_of(fd);
-	struct conn *c = bpf_map_lookup_elem(&http_conns, &k);
-	__u64 id = bpf_get_current_pid_tgid();
-	struct http_args a = {.buf = buf, .fd = fd, .kind = kind, .buf_kind = buf_kind};
-
-	if (c && (c->state == CONN_NOT_HTTP || c->state == CONN_NOT_TCP))
-		return 0;
-	/* a connection is only ever made for a traced process */
-	if (!c && !traced())
-		return 0;
-	bpf_map_update_elem(&http_args, &id, &a, BPF_ANY);
-	return 0;
 }
 
 /* The socket behind fd when it is a TCP one. */
@@ -288,17 +316,17 @@ static __always_inline int sniff(const char *p, __u64 len, bool *request)
 }
 
 /* The first buffer of a plain, iovec or msghdr argument and its length. */
-static __always_inline const char *first_buffer(const struct http_args *a, __u64 *len)
+static __always_inline const char *first_buffer(__u64 arg, __u8 buf_kind, __u64 *len)
 {
 	struct iovec iov = {};
-	const struct iovec *iovp = (const void *)a->buf;
+	const struct iovec *iovp = (const void *)arg;
 
 	*len = ~0ULL;
-	if (a->buf_kind == BUF_PLAIN)
-		return (const char *)a->buf;
-	if (a->buf_kind == BUF_MSGHDR) {
+	if (buf_kind == BUF_PLAIN)
+		return (const char *)arg;
+	if (buf_kind == BUF_MSGHDR) {
 		struct user_msghdr msg = {};
-		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)a->buf) != 0)
+		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)arg) != 0)
 			return NULL;
 		iovp = msg.msg_iov;
 	}
@@ -308,8 +336,29 @@ static __always_inline const char *first_buffer(const struct http_args *a, __u64
 	return iov.iov_base;
 }
 
-static __always_inline __u64 rb_flags(void)
+/* Bytes each CPU has submitted since it last asked how much is pending. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rb_unasked SEC(".maps");
+
+#define RB_ASK_EVERY (16 * 1024)
+
+/* The consumer is woken once wakeup_bytes are pending; how much is pending
+ * is asked every RB_ASK_EVERY bytes a CPU submits, not at every record. */
+static __always_inline __u64 rb_flags(__u32 size)
 {
+	__u32 zero = 0;
+	__u64 *unasked = bpf_map_lookup_elem(&rb_unasked, &zero);
+
+	if (unasked) {
+		*unasked += size;
+		if (*unasked < RB_ASK_EVERY)
+			return BPF_RB_NO_WAKEUP;
+		*unasked = 0;
+	}
 	return bpf_ringbuf_query(&http_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 		   ? BPF_RB_FORCE_WAKEUP
 		   : BPF_RB_NO_WAKEUP;
@@ -317,8 +366,8 @@ static __always_inline __u64 rb_flags(void)
 
 /* Sends a record for connection c: total bytes moved, the first of them
  * (up to capture_bytes) read from buf. */
-static __always_inline void emit(const struct conn *c, __u32 fd, __u8 type, __u8 dir, __u32 flags,
-				 const char *buf, __u64 buf_len, __u64 total)
+static __always_inline void emit(const struct conn *c, __u32 tgid, __u32 fd, __u8 type, __u8 dir,
+				 __u32 flags, const char *buf, __u64 buf_len, __u64 total)
 {
 	__u32 zero = 0, n = 0;
 	struct http_rec *r = bpf_map_lookup_elem(&scratch, &zero);
@@ -331,10 +380,11 @@ static __always_inline void emit(const struct conn *c, __u32 fd, __u8 type, __u8
 	r->role = c->role;
 	r->family = c->family;
 	r->flags = flags;
-	r->ts_ns = bpf_ktime_get_ns();
+	/* no message starts in bytes not captured: they need no time */
+	r->ts_ns = buf || type != HTTP_REC_DATA ? bpf_ktime_get_ns() : 0;
 	r->cgroup_id = c->cgroup_id;
 	r->conn_id = c->id;
-	r->tgid = bpf_get_current_pid_tgid() >> 32;
+	r->tgid = tgid;
 	r->fd = fd;
 	r->total = total;
 	r->local_port = c->local_port;
@@ -353,7 +403,8 @@ static __always_inline void emit(const struct conn *c, __u32 fd, __u8 type, __u8
 	r->captured = n;
 	if (n > HTTP_CAPTURE_MAX)
 		return;
-	if (bpf_ringbuf_output(&http_events, r, HTTP_REC_HEADER_SIZE + n, rb_flags()) != 0) {
+	if (bpf_ringbuf_output(&http_events, r, HTTP_REC_HEADER_SIZE + n,
+			       rb_flags(HTTP_REC_HEADER_SIZE + n)) != 0) {
 		count(HTTP_STAT_DROPPED);
 		return;
 	}
@@ -368,64 +419,102 @@ static __always_inline __u64 next_conn_id(void)
 	return v ? __sync_fetch_and_add(v, 1) + 1 : 0;
 }
 
-/* The connection of fd, made when new (role: from connect or accept). */
-static __always_inline struct conn *conn_of(__u32 fd, __u8 role, bool fresh)
+/* Whether the ret bytes just moved on the TCP socket at skp are the first of
+ * their direction. The kernel counts what was received (bytes_received, up
+ * to rcv_nxt) and acknowledged (bytes_acked, up to snd_una; on connections
+ * this end opened it includes the SYN's one), so what the process has read
+ * or written so far is these counts less what is still unread or unacked. */
+static __always_inline bool at_stream_start(__u64 skp, __u8 dir, long ret)
 {
-	struct conn_key k = conn_key_of(fd);
-	struct conn *c = bpf_map_lookup_elem(&http_conns, &k);
-	struct conn n = {};
+	struct tcp_sock *tp = (void *)skp;
+	__u64 done;
 
-	if (c && !fresh)
-		return c;
-	n.id = next_conn_id();
-	n.cgroup_id = cgroup_id();
-	n.state = CONN_NEW;
-	n.role = role;
-	bpf_map_update_elem(&http_conns, &k, &n, BPF_ANY);
-	return bpf_map_lookup_elem(&http_conns, &k);
+	if (dir == HTTP_DIR_IN) {
+		done = BPF_CORE_READ(tp, bytes_received) -
+		       (__u32)(BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq));
+		return done == (__u64)ret;
+	}
+	done = BPF_CORE_READ(tp, bytes_acked) +
+	       (__u32)(BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una));
+	return done == (__u64)ret || done == (__u64)ret + 1;
 }
 
-/* A syscall that moved ret bytes on a descriptor returns. */
-static __always_inline int data_exit(long ret)
+/* The entry of a connection met now, made from the TCP socket at skp. */
+static __always_inline struct conn *conn_new(__u64 skp, __u32 tgid, __u8 dir, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), len;
-	struct http_args *ap = bpf_map_lookup_elem(&http_args, &id);
-	struct http_args a;
-	struct conn *c;
-	const char *buf;
-	bool request;
-	__u8 dir;
+	struct conn n = {};
 
-	if (!ap)
-		return 0;
-	a = *ap;
-	bpf_map_delete_elem(&http_args, &id);
-	if (ret <= 0 || a.kind == ARGS_CONNECT)
-		return 0;
-	c = conn_of(a.fd, HTTP_ROLE_UNKNOWN, false);
-	if (!c)
-		return 0;
-	if (c->state == CONN_NEW) {
-		struct sock *sk = tcp_sock_of(a.fd);
-		if (!sk) {
-			c->state = CONN_NOT_TCP;
+	n.id = next_conn_id();
+	n.cgroup_id = cgroup_id();
+	n.tgid = tgid;
+	n.state = CONN_UNSURE;
+	n.fresh = at_stream_start(skp, dir, ret);
+	read_addresses(&n, (struct sock *)skp);
+	bpf_map_update_elem(&http_conns, &skp, &n, BPF_ANY);
+	count(HTTP_STAT_CONNS);
+	return bpf_map_lookup_elem(&http_conns, &skp);
+}
+
+/* How syscall nr passes its data (BUF_NONE: not read, only counted). */
+static __always_inline __u8 buf_kind(const struct task_struct *task, const struct pt_regs *regs,
+				     long nr)
+{
+	switch (nr) {
+	case NR_READ:
+	case NR_RECVFROM:
+	case NR_WRITE:
+	case NR_SENDTO:
+		return native_syscall(task, regs) ? BUF_PLAIN : BUF_NONE;
+	case NR_READV:
+	case NR_WRITEV:
+		return native_syscall(task, regs) ? BUF_IOVEC : BUF_NONE;
+	case NR_RECVMSG:
+	case NR_SENDMSG:
+		return native_syscall(task, regs) ? BUF_MSGHDR : BUF_NONE;
+	}
+	return BUF_NONE;
+}
+
+/* The entry of the TCP socket at skp (its ports: lport, rport), or NULL
+ * when there is none yet; *skip when it is known not to speak HTTP. */
+static __always_inline struct conn *conn_find(__u64 skp, __u16 lport, __u16 rport, bool *skip)
+{
+	struct conn *c = bpf_map_lookup_elem(&http_conns, &skp);
+
+	/* an entry whose socket's end went unseen, its address now another's */
+	if (c && (c->local_port != lport || c->remote_port != rport))
+		c = NULL;
+	*skip = c && c->state == CONN_NOT_HTTP;
+	return c;
+}
+
+/* A traced process's syscall nr (regs: its saved user registers) moved
+ * ret > 0 bytes on the TCP socket at skp, in direction dir; c is its entry
+ * (conn_find), NULL for a connection met now. */
+static __always_inline int sock_io(struct conn *c, __u64 skp, const struct task_struct *task,
+				   __u32 tgid, const struct pt_regs *regs, long nr, long ret,
+				   __u8 dir)
+{
+	__u8 kind = buf_kind(task, regs, nr);
+	__u32 fd = kind == BUF_NONE && nr != NR_SENDFILE ? ~0U : PT_REGS_PARM1_SYSCALL(regs);
+	const char *buf = NULL;
+	bool request;
+	__u64 len = 0;
+
+	if (!c) {
+		c = conn_new(skp, tgid, dir, ret);
+		if (!c)
 			return 0;
-		}
-		read_addresses(c, sk);
-		c->state = CONN_UNSURE;
-		count(HTTP_STAT_CONNS);
 	}
-	if (c->state != CONN_UNSURE && c->state != CONN_HTTP)
-		return 0;
-	dir = a.kind == ARGS_READ ? HTTP_DIR_IN : HTTP_DIR_OUT;
-	if (a.kind == ARGS_SENDFILE) {
+	if (kind != BUF_NONE)
+		buf = first_buffer(PT_REGS_PARM2_SYSCALL(regs), kind, &len);
+	if (!buf) {
+		/* bytes not read (sendfile, ...): counted, so userspace keeps
+		 * its place in the stream */
 		if (c->state == CONN_HTTP)
-			emit(c, a.fd, HTTP_REC_DATA, HTTP_DIR_OUT, HTTP_F_SENDFILE, NULL, 0, ret);
+			emit(c, tgid, fd, HTTP_REC_DATA, dir, HTTP_F_UNCAPTURED, NULL, 0, ret);
 		return 0;
 	}
-	buf = first_buffer(&a, &len);
-	if (!buf)
-		return 0;
 	if (c->state == CONN_UNSURE) {
 		int sn = sniff(buf, ret < len ? ret : len, &request);
 		if (sn == SNIFF_SHORT)
@@ -433,186 +522,142 @@ static __always_inline int data_exit(long ret)
 		if (sn == SNIFF_NO) {
 			/* a connection seen from its start says at once; one met
 			 * mid-stream may be inside a body */
-			if (c->role != HTTP_ROLE_UNKNOWN || ++c->tries >= SNIFF_TRIES) {
+			if (c->fresh || ++c->tries >= SNIFF_TRIES) {
 				c->state = CONN_NOT_HTTP;
 				count(HTTP_STAT_NOT_HTTP);
 			}
 			return 0;
 		}
 		c->state = CONN_HTTP;
-		if (c->role == HTTP_ROLE_UNKNOWN)
-			c->role =
-			    (request == (dir == HTTP_DIR_IN)) ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
+		c->role = (request == (dir == HTTP_DIR_IN)) ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
 	}
-	emit(c, a.fd, HTTP_REC_DATA, dir, a.buf_kind == BUF_PLAIN ? 0 : HTTP_F_VECTOR, buf, len,
-	     ret);
+	emit(c, tgid, fd, HTTP_REC_DATA, dir, kind == BUF_PLAIN ? 0 : HTTP_F_VECTOR, buf, len, ret);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int http_enter_read(struct trace_event_raw_sys_enter *ctx)
+/* Whether the current task's socket I/O is to be looked at: a traced
+ * process's, made by a syscall (not a kernel thread's, not io_uring's
+ * workers', whose registers say nothing of it). */
+static __always_inline bool task_traced(struct task_struct *task, __u32 tgid)
 {
-	return enter(ctx->args[0], ctx->args[1], ARGS_READ, BUF_PLAIN);
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return false;
+	return traced(tgid);
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int http_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool is_tcp(const struct sock *sk)
 {
-	return enter(ctx->args[0], ctx->args[1], ARGS_READ, BUF_PLAIN);
+	__u16 family = sk->__sk_common.skc_family;
+
+	return (family == AF_INET || family == AF_INET6) && sk->sk_type == SOCK_STREAM &&
+	       sk->sk_protocol == IPPROTO_TCP;
 }
 
-SEC("tracepoint/syscalls/sys_enter_readv")
-int http_enter_readv(struct trace_event_raw_sys_enter *ctx)
+/* The socket way (see the top). */
+static __always_inline int sock_length(struct sock *sk, int ret, __u8 dir)
 {
-	return enter(ctx->args[0], ctx->args[1], ARGS_READ, BUF_IOVEC);
-}
+	struct task_struct *task;
+	struct pt_regs *regs;
+	struct conn *c;
+	bool skip;
+	__u32 tgid;
 
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int http_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ARGS_READ, BUF_MSGHDR);
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int http_enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ARGS_WRITE, BUF_PLAIN);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int http_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ARGS_WRITE, BUF_PLAIN);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int http_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ARGS_WRITE, BUF_IOVEC);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int http_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ARGS_WRITE, BUF_MSGHDR);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int http_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], 0, ARGS_SENDFILE, BUF_PLAIN);
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int http_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], 0, ARGS_CONNECT, BUF_PLAIN);
-}
-
-SEC("tracepoint/syscalls/sys_exit_read")
-int http_exit_read(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int http_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_readv")
-int http_exit_readv(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int http_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int http_exit_write(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int http_exit_sendto(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_writev")
-int http_exit_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int http_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendfile64")
-int http_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
-{
-	return data_exit(ctx->ret);
-}
-
-/* connect(2) made fd a client connection (also while it is in progress). */
-SEC("tracepoint/syscalls/sys_exit_connect")
-int http_exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct http_args *ap = bpf_map_lookup_elem(&http_args, &id);
-	__u32 fd;
-
-	if (!ap)
+	if (ret <= 0 || !is_tcp(sk))
 		return 0;
-	fd = ap->fd;
-	bpf_map_delete_elem(&http_args, &id);
-	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS)
-		conn_of(fd, HTTP_ROLE_CLIENT, true);
-	return 0;
+	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
+	if (!task_traced(task, tgid))
+		return 0;
+	c = conn_find((__u64)sk, sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport),
+		      &skip);
+	if (skip)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	return sock_io(c, (__u64)sk, task, tgid, regs, syscall_nr(regs), ret, dir);
 }
 
-static __always_inline int accept_exit(long ret)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(http_sock_send, struct sock *sk, int ret, int flags)
 {
-	if (ret >= 0 && traced())
-		conn_of((__u32)ret, HTTP_ROLE_SERVER, true);
-	return 0;
+	return sock_length(sk, ret, HTTP_DIR_OUT);
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int http_exit_accept(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(http_sock_recv, struct sock *sk, int ret, int flags)
 {
-	return accept_exit(ctx->ret);
+	if (flags & MSG_PEEK)
+		return 0; /* the bytes stay; the read that takes them counts */
+	return sock_length(sk, ret, HTTP_DIR_IN);
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int http_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+/* The syscall way (see the top). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(http_sys_exit, struct pt_regs *regs, long ret)
 {
-	return accept_exit(ctx->ret);
+	long nr = syscall_nr(regs);
+	struct task_struct *task;
+	struct conn *c;
+	struct sock *sk;
+	bool skip;
+	__u32 tgid;
+	__u8 dir;
+
+	switch (nr) {
+	case NR_READ:
+	case NR_RECVFROM:
+	case NR_READV:
+	case NR_RECVMSG:
+		dir = HTTP_DIR_IN;
+		break;
+	case NR_WRITE:
+	case NR_SENDTO:
+	case NR_WRITEV:
+	case NR_SENDMSG:
+	case NR_SENDFILE:
+		dir = HTTP_DIR_OUT;
+		break;
+	default:
+		return 0;
+	}
+	if (ret <= 0)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!native_syscall(task, regs))
+		return 0;
+	tgid = task->tgid;
+	if (!task_traced(task, tgid))
+		return 0;
+	sk = tcp_sock_of(PT_REGS_PARM1_SYSCALL(regs));
+	if (!sk)
+		return 0;
+	c = conn_find((__u64)sk, BPF_CORE_READ(sk, __sk_common.skc_num),
+		      bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)), &skip);
+	if (skip)
+		return 0;
+	return sock_io(c, (__u64)sk, task, tgid, regs, nr, ret, dir);
 }
 
-/* The descriptor is closed: userspace is told about HTTP connections (their
- * last exchange may end with the close); every entry of fd is forgotten. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int http_enter_close(struct trace_event_raw_sys_enter *ctx)
+/* A TCP socket changed state: when the process has closed it (close(2) shuts
+ * both ways before the FIN goes) or it was reset, userspace is told once;
+ * at TCP_CLOSE the entry goes. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(http_sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	__u32 fd = ctx->args[0];
-	struct conn_key k = conn_key_of(fd);
-	struct conn *c = bpf_map_lookup_elem(&http_conns, &k);
+	__u64 skp = (__u64)sk;
+	struct conn *c;
 
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	c = bpf_map_lookup_elem(&http_conns, &skp);
 	if (!c)
 		return 0;
-	if (c->state == CONN_HTTP)
-		emit(c, fd, HTTP_REC_CLOSE, HTTP_DIR_OUT, 0, NULL, 0, 0);
-	bpf_map_delete_elem(&http_conns, &k);
+	if (c->state == CONN_HTTP && !c->closed &&
+	    (newstate == TCP_CLOSE || (sk->sk_shutdown & SHUTDOWN_MASK) == SHUTDOWN_MASK)) {
+		c->closed = 1;
+		emit(c, c->tgid, ~0U, HTTP_REC_CLOSE, HTTP_DIR_OUT, 0, NULL, 0, 0);
+	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&http_conns, &skp);
 	return 0;
 }
 

@@ -22,8 +22,8 @@ enum http_role {
 };
 
 enum http_rec_flags {
-	HTTP_F_SENDFILE = 1 << 0, /* bytes sent with sendfile(2): counted, not captured */
-	HTTP_F_VECTOR = 1 << 1,	  /* readv/writev/recvmsg/sendmsg: the first buffer captured */
+	HTTP_F_UNCAPTURED = 1 << 0, /* bytes counted, not read (sendfile, splice, ...) */
+	HTTP_F_VECTOR = 1 << 1,	    /* readv/writev/recvmsg/sendmsg: the first buffer captured */
 };
 
 /* Indexes of the per-CPU counters in the http_stats map. */
@@ -42,7 +42,7 @@ struct http_rec {
 	unsigned char role;	  /* enum http_role */
 	unsigned char family;	  /* AF_INET or AF_INET6 */
 	unsigned int flags;	  /* enum http_rec_flags */
-	unsigned long long ts_ns; /* bpf_ktime_get_ns() at the syscall's return */
+	unsigned long long ts_ns; /* bpf_ktime_get_ns(); 0 when no byte was captured */
 	unsigned long long cgroup_id;
 	unsigned long long conn_id; /* unique while the agent runs */
 	unsigned int tgid;

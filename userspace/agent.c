@@ -80,6 +80,7 @@ struct agent {
 	struct lifecycle *lc;
 	struct httpcap *httpcap; /* NULL when HTTP capture is off or failed */
 	struct httptrack *httptrack;
+	char *http_header_keys[HTTPTRACK_HEADERS]; /* "http.request.header.<name>" */
 	struct containers *containers;
 	struct tail *tail;
 	struct applogs *applogs; /* NULL with --exit-on-eof */
@@ -106,7 +107,7 @@ struct agent {
 	bool kubelet_failing;
 	int64_t kubelet_backoff_ms;
 	struct loop_timer *housekeeping;
-	struct json_time_cache log_time; /* log events' times, to the second */
+	struct json_time_cache event_time; /* events' times, to the second */
 	struct agent_counters n;
 };
 
@@ -241,7 +242,7 @@ static void agent_begin_event(struct agent *a, int64_t time_ns, const char *kind
 {
 	char when[JSON_TIME_LEN + 1];
 
-	json_format_time(time_ns, when);
+	json_format_time_cached(&a->event_time, time_ns, when);
 	jbuf_reset(&a->ev);
 	jbuf_puts(&a->ev, "{");
 	jbuf_member_str(&a->ev, "time", when);
@@ -386,7 +387,7 @@ static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, c
 	meta = agent_file_meta(a, af);
 	c = meta ? af->meta_c : agent_file_container(a, f);
 
-	json_format_time_cached(&a->log_time, time_ns, when);
+	json_format_time_cached(&a->event_time, time_ns, when);
 	jbuf_reset(&a->ev);
 	jbuf_append(&a->ev, head, sizeof(head) - 1);
 	jbuf_append(&a->ev, when, JSON_TIME_LEN);
@@ -1005,12 +1006,27 @@ static void agent_proc(void *ctx, const struct lc_proc_event *e)
 	}
 }
 
+/* An address as text: IPv4 written here (inet_ntop goes through sprintf,
+ * and every http event has two), IPv6 by inet_ntop. */
 static void agent_addr(struct jbuf *b, const char *key, int family, const uint8_t *addr)
 {
-	char text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN], *p = text;
 
-	if (inet_ntop(family, addr, text, sizeof(text)))
-		jbuf_member_str(b, key, text);
+	if (family == AF_INET) {
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = '.';
+		}
+		p[-1] = '\0';
+	} else if (!inet_ntop(family, addr, text, sizeof(text))) {
+		return;
+	}
+	jbuf_member_str(b, key, text);
 }
 
 /* One HTTP exchange: an http event, with the pod of the process's cgroup. */
@@ -1044,12 +1060,9 @@ static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
 	if (x->response_ns)
 		jbuf_member_int(&a->ev, "duration_ns", x->response_ns - x->request_ns);
 	jbuf_member_str(&a->ev, "http.side", x->side == HTTP_ROLE_SERVER ? "server" : "client");
-	for (size_t i = 0; i < a->cfg->http_headers.n && i < HTTPTRACK_HEADERS; i++) {
-		char key[96];
-		if (!x->headers[i][0])
-			continue;
-		snprintf(key, sizeof(key), "http.request.header.%s", a->cfg->http_headers.v[i]);
-		jbuf_member_str(&a->ev, key, x->headers[i]);
+	for (size_t i = 0; i < HTTPTRACK_HEADERS && a->http_header_keys[i]; i++) {
+		if (x->headers[i][0])
+			jbuf_member_str(&a->ev, a->http_header_keys[i], x->headers[i]);
 	}
 	if (x->incomplete)
 		jbuf_member_bool(&a->ev, "http.incomplete", true);
@@ -1091,6 +1104,7 @@ static void agent_start_http(struct agent *a)
 	    .tracked_cgroups_fd = lifecycle_tracked_fd(a->lc),
 	    .use_v1_memory = lifecycle_uses_v1(a->lc),
 	    .trace_host = cfg->http_trace_host,
+	    .hooks = cfg->http_hooks,
 	    .capture_bytes = (uint32_t)cfg->http_capture_bytes,
 	    .drain_ms = 10,
 	};
@@ -1098,6 +1112,18 @@ static void agent_start_http(struct agent *a)
 
 	if (!cfg->http_capture)
 		return;
+	for (size_t i = 0; i < cfg->http_headers.n && i < HTTPTRACK_HEADERS; i++) {
+		static const char prefix[] = "http.request.header.";
+		size_t len = strlen(cfg->http_headers.v[i]);
+		char *key = malloc(sizeof(prefix) + len);
+		if (!key) {
+			log_error("http: out of memory; HTTP capture is off");
+			return;
+		}
+		memcpy(key, prefix, sizeof(prefix) - 1);
+		memcpy(key + sizeof(prefix) - 1, cfg->http_headers.v[i], len + 1);
+		a->http_header_keys[i] = key;
+	}
 	a->httptrack = httptrack_new(&to, agent_http_exchange, a);
 	if (!a->httptrack) {
 		log_error("http: out of memory; HTTP capture is off");
@@ -1520,6 +1546,8 @@ static void agent_stop(struct agent *a)
 		httpcap_poll(a->httpcap);
 	httpcap_close(a->httpcap);
 	httptrack_free(a->httptrack); /* what waits goes out as incomplete */
+	for (size_t i = 0; i < HTTPTRACK_HEADERS; i++)
+		free(a->http_header_keys[i]);
 	lifecycle_close(a->lc);
 	kubelet_free(a->kubelet);
 	if (a->sink) {

@@ -83,6 +83,9 @@ static const struct config_setting config_settings[] = {
      "record HTTP/1.x exchanges of containers (=false: no HTTP programs are loaded)"},
     {"http_trace_host", CT_BOOL, OFF(http_trace_host), 0, 0, 0,
      "record HTTP/1.x exchanges of every process, not only containers'"},
+    {"http_hooks", CT_STRING, OFF(http_hooks), 0, 0, 0,
+     "where HTTP bytes are seen: socket (tracepoints on socket I/O, kernel >= 6.3), syscall "
+     "(the sys_exit tracepoint: every syscall pays) or auto (socket where the kernel has it)"},
     {"http_capture_bytes", CT_SIZE, OFF(http_capture_bytes), 1, 64, 4096,
      "bytes of each socket read or write copied for parsing"},
     {"http_timeout_ms", CT_INT, OFF(http_timeout_ms), 1, 100, 3600000,
@@ -148,6 +151,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_deleted_files = 1024;
 	cfg->multiline_flush_ms = 1000;
 	cfg->http_capture = true;
+	cfg->http_hooks = strdup("auto");
 	cfg->http_capture_bytes = 1024;
 	cfg->http_timeout_ms = 30000;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
@@ -202,6 +206,9 @@ static const char *config_check_string(const struct config_setting *s, const cha
 		return "must start with http:// or https://";
 	if (strcmp(s->name, "output") == 0)
 		return sink_check_spec(v);
+	if (strcmp(s->name, "http_hooks") == 0 && strcmp(v, "auto") != 0 &&
+	    strcmp(v, "socket") != 0 && strcmp(v, "syscall") != 0)
+		return "expected auto, socket or syscall";
 	if ((strcmp(s->name, "pods_log_dir") == 0 || strcmp(s->name, "state_dir") == 0 ||
 	     strcmp(s->name, "node_name") == 0 || strcmp(s->name, "kubelet_root_dir") == 0) &&
 	    !*v)

@@ -45,6 +45,7 @@ struct config {
 	int64_t multiline_flush_ms;
 	bool http_capture;
 	bool http_trace_host;
+	char *http_hooks; /* "auto", "socket" or "syscall" */
 	size_t http_capture_bytes;
 	int64_t http_timeout_ms;
 	bool exit_on_eof;

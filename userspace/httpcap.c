@@ -7,13 +7,14 @@
 #include "loop.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
-#define HTTPCAP_MAX_LINKS 32
+#define HTTPCAP_MAX_LINKS 8
 
 struct httpcap {
 	struct http_bpf *skel;
@@ -26,6 +27,7 @@ struct httpcap {
 	struct bpf_link *links[HTTPCAP_MAX_LINKS];
 	size_t n_links;
 	uint64_t received, malformed, attach_failed;
+	const char *hooks;
 };
 
 static int httpcap_record(void *arg, void *data, size_t size)
@@ -71,6 +73,37 @@ static void httpcap_tick(struct loop *loop, void *arg)
 	httpcap_poll(hc);
 }
 
+/* Whether this kernel has the socket tracepoints (sock/sock_send_length and
+ * sock/sock_recv_length, Linux 6.3), from its BTF. */
+static bool httpcap_kernel_has_socket_hooks(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool yes;
+
+	if (!btf)
+		return false;
+	yes = btf__find_by_name_kind(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) >= 0 &&
+	      btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	return yes;
+}
+
+/* Leaves out the programs of the way not taken (a tp_btf program whose
+ * tracepoint the kernel lacks does not even load). */
+static void httpcap_choose_hooks(struct httpcap *hc, const char *want)
+{
+	bool socket;
+
+	if (!want || strcmp(want, "auto") == 0)
+		socket = httpcap_kernel_has_socket_hooks();
+	else
+		socket = strcmp(want, "socket") == 0;
+	hc->hooks = socket ? "socket" : "syscall";
+	bpf_program__set_autoload(hc->skel->progs.http_sock_send, socket);
+	bpf_program__set_autoload(hc->skel->progs.http_sock_recv, socket);
+	bpf_program__set_autoload(hc->skel->progs.http_sys_exit, !socket);
+}
+
 /* Attaches every program on its own: a tracepoint this kernel lacks costs
  * only what it would have seen. */
 static void httpcap_attach(struct httpcap *hc)
@@ -80,6 +113,8 @@ static void httpcap_attach(struct httpcap *hc)
 	bpf_object__for_each_program(prog, hc->skel->obj)
 	{
 		struct bpf_link *link;
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (hc->n_links == HTTPCAP_MAX_LINKS)
 			break;
 		link = bpf_program__attach(prog);
@@ -123,15 +158,16 @@ int httpcap_open(struct httpcap **out, struct loop *loop, const struct httpcap_o
 			goto fail;
 		}
 	}
+	httpcap_choose_hooks(hc, opts->hooks);
 	err = http_bpf__load(hc->skel);
 	if (err) {
-		log_error("http: load BPF programs: %s", strerror(-err));
+		log_error("http: load BPF programs (%s hooks): %s", hc->hooks, strerror(-err));
 		goto fail;
 	}
 	httpcap_attach(hc);
 	if (!hc->n_links) {
 		err = -ENOENT;
-		log_error("http: no syscall tracepoint could be attached");
+		log_error("http: no tracepoint could be attached");
 		goto fail;
 	}
 	hc->rb =
@@ -145,8 +181,8 @@ int httpcap_open(struct httpcap **out, struct loop *loop, const struct httpcap_o
 	if (err)
 		goto fail;
 	hc->drain = loop_timer_add(loop, hc->drain_ms, httpcap_tick, hc);
-	log_info("http: capturing %s (%zu tracepoints, %u bytes of each read or write)",
-		 opts->trace_host ? "every process" : "containers", hc->n_links,
+	log_info("http: capturing %s (%s hooks, %zu tracepoints, %u bytes of each read or write)",
+		 opts->trace_host ? "every process" : "containers", hc->hooks, hc->n_links,
 		 (unsigned)hc->skel->rodata->capture_bytes);
 	*out = hc;
 	return 0;
@@ -180,6 +216,7 @@ void httpcap_get_stats(const struct httpcap *hc, struct httpcap_stats *out)
 	out->malformed = hc->malformed;
 	out->attached = hc->n_links;
 	out->attach_failed = hc->attach_failed;
+	out->hooks = hc->hooks;
 	if (bpfmap_percpu_sums(hc->skel->maps.http_stats, HTTP_STAT_MAX, sums) != 0)
 		return;
 	out->sent = sums[HTTP_STAT_SENT];

@@ -12,6 +12,7 @@
 #include "httpparse.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,10 @@ struct conn {
 	struct stream req, resp;
 	struct pending *head, *tail; /* FIFO: head is the oldest request */
 	size_t n_pending;
-	struct httptrack_exchange base; /* addresses and ids every exchange copies */
-	struct conn *prev, *next;	/* use order: head is the most recent */
+	/* addresses and ids every exchange copies (its members up to method;
+	 * the others are 0 here) */
+	struct httptrack_exchange base;
+	struct conn *prev, *next; /* use order: head is the most recent */
 };
 
 struct httptrack {
@@ -271,12 +274,18 @@ static struct pending *request_start(struct httptrack *t, struct conn *c, const 
 		hand_over(t, p, true);
 		free(p);
 	}
-	p = t->n_pending < t->opts.max_pending_total ? calloc(1, sizeof(*p)) : NULL;
+	p = t->n_pending < t->opts.max_pending_total ? malloc(sizeof(*p)) : NULL;
 	if (!p) {
 		t->stats.pending_dropped++;
 		return NULL;
 	}
-	p->x = c->base;
+	/* not the whole ~6 KiB: the numbers, then each string emptied */
+	memcpy(&p->x, &c->base, offsetof(struct httptrack_exchange, method));
+	p->x.method[0] = p->x.path[0] = p->x.query[0] = '\0';
+	for (size_t i = 0; i < HTTPTRACK_HEADERS; i++)
+		p->x.headers[i][0] = '\0';
+	p->request_done = false;
+	p->next = NULL;
 	p->x.request_ns = ts;
 	if (h) {
 		copy_span(p->x.method, sizeof(p->x.method), h->method);
@@ -534,7 +543,8 @@ void httptrack_record(struct httptrack *t, const struct http_rec *r)
 	c = conn_get(t, r);
 	if (!c)
 		return;
-	c->last_ns = (int64_t)r->ts_ns;
+	if (r->ts_ns) /* 0: bytes not captured, which need no time */
+		c->last_ns = (int64_t)r->ts_ns;
 	if (r->type == HTTP_REC_CLOSE) {
 		conn_free(t, c, true);
 		return;

@@ -35,19 +35,21 @@ struct httptrack_exchange {
 	int family;	     /* AF_INET or AF_INET6 */
 	uint8_t server_addr[16], client_addr[16];
 	uint16_t server_port, client_port;
-	char method[HTTPTRACK_METHOD_MAX];
-	char path[HTTPTRACK_PATH_MAX];	/* as sent (not decoded), cut at the cap */
-	char query[HTTPTRACK_PATH_MAX]; /* redacted; "" when none */
 	bool has_query;
 	int version_minor;		      /* HTTP/1.<minor> of the request */
 	int status;			      /* 0 when no response came */
 	uint64_t request_body, response_body; /* bytes of payload */
 	int64_t request_ns, response_ns;      /* first byte of each; response_ns 0 when none */
+	bool incomplete; /* the response did not come (timeout, close) or was not whole */
+	bool truncated;	 /* the request's head was longer than what was captured */
+	/* The text, last: an exchange is made by copying the members above from
+	 * its connection and emptying these strings. */
+	char method[HTTPTRACK_METHOD_MAX];
+	char path[HTTPTRACK_PATH_MAX];	/* as sent (not decoded), cut at the cap */
+	char query[HTTPTRACK_PATH_MAX]; /* redacted; "" when none */
 	/* the request's headers named in the options, in their order: the first
 	 * value of each, "" when absent */
 	char headers[HTTPTRACK_HEADERS][HTTPTRACK_VALUE_MAX];
-	bool incomplete; /* the response did not come (timeout, close) or was not whole */
-	bool truncated;	 /* the request's head was longer than what was captured */
 };
 
 struct httptrack_options {

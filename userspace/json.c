@@ -298,10 +298,25 @@ void jbuf_member_strn(struct jbuf *b, const char *key, const char *value, size_t
 	jbuf_string(b, value, len);
 }
 
+void jbuf_int(struct jbuf *b, int64_t value)
+{
+	/* digits from the end; the magnitude as unsigned, so INT64_MIN works */
+	char text[21], *p = text + sizeof(text);
+	uint64_t v = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (value < 0)
+		*--p = '-';
+	jbuf_append(b, p, (size_t)(text + sizeof(text) - p));
+}
+
 void jbuf_member_int(struct jbuf *b, const char *key, int64_t value)
 {
 	jbuf_key(b, key);
-	jbuf_printf(b, "%lld", (long long)value);
+	jbuf_int(b, value);
 }
 
 void jbuf_member_bool(struct jbuf *b, const char *key, bool value)

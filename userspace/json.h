@@ -34,6 +34,8 @@ size_t jbuf_string(struct jbuf *b, const char *s, size_t len);
 void jbuf_key(struct jbuf *b, const char *key);
 void jbuf_member_str(struct jbuf *b, const char *key, const char *value);
 void jbuf_member_strn(struct jbuf *b, const char *key, const char *value, size_t len);
+/* An integer in decimal. */
+void jbuf_int(struct jbuf *b, int64_t value);
 void jbuf_member_int(struct jbuf *b, const char *key, int64_t value);
 void jbuf_member_bool(struct jbuf *b, const char *key, bool value);
 

@@ -98,6 +98,7 @@ WRK_THREADS = 1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CGROUP_ROOT = "/sys/fs/cgroup"
 EXPECTED_ROOT = None  # the hierarchy root the agent must say it tracks
+HOOKS = "auto"  # --hooks: the agent's http_hooks
 
 
 class Broken(Exception):
@@ -267,7 +268,7 @@ class Agent:
         self.err_path = os.path.join(self.dir, "stderr")
         argv = [node.GLIMPSE_BIN, "--pods-log-dir", os.path.join(self.dir, "pods"),
                 "--state-dir", os.path.join(self.dir, "state"), "--docker-root", "",
-                "--kubelet-url", "http://127.0.0.1:9",
+                "--kubelet-url", "http://127.0.0.1:9", "--http-hooks", HOOKS,
                 "--output", f"file:{self.out_path}" if to_file else "stdout"]
         self.err = open(self.err_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -276,6 +277,7 @@ class Agent:
         self.cpu_total = None
         self.stopped = None
         self.hierarchy = None
+        self.hooks = None  # the way in the agent took: "socket" or "syscall"
         self._wait_ready()
         self.prog_ids = agent_prog_ids(self.pid)
 
@@ -298,6 +300,9 @@ class Agent:
             for ev in lines:
                 if str(ev.get("msg", "")).startswith("lifecycle: tracking cgroup hierarchy"):
                     self.hierarchy = ev["msg"]
+                m = re.search(r"\((\w+) hooks,", str(ev.get("msg", "")))
+                if m and str(ev["msg"]).startswith("http: capturing"):
+                    self.hooks = m.group(1)
             if any(ev.get("msg") == "ready" for ev in lines):
                 if EXPECTED_ROOT and f" at {EXPECTED_ROOT} (" not in (self.hierarchy or ""):
                     raise Broken(f"the agent tracks another hierarchy than {EXPECTED_ROOT}, "
@@ -545,6 +550,7 @@ def nginx_run(args, kind, workdir, cgroups, nginx_bin, site, n):
             wait_output_settled(agent.out_path)
             result["stopped"] = agent.stop()
             result["agent_cpu_total"] = agent.cpu_total
+            result["hooks"] = agent.hooks
             result["events"] = scan_http_events(agent.out_path, "/" + FILE_NAME)
             os.remove(agent.out_path)
     finally:
@@ -651,6 +657,7 @@ def part_nginx(args, workdir, cgroups, nginx_bin):
             line += ")" + ("" if r["clean"] else " NOT CLEAN")
             if kind == "capture":
                 ev, st = r["events"], r["stopped"]
+                line += f"\n       agent took the {r['hooks']} hooks"
                 r["captured"] = ev["server_file"] / r["requests"]
                 line += (f"\n       captured {ev['server_file']} / {r['requests']} = "
                          f"{pct(r['captured'])}; agent CPU {r['agent_cpu_wrk']:.2f} s while wrk "
@@ -957,7 +964,7 @@ def prog_time(args, workdir, cgroups, binary):
 
 
 def main():
-    global EXPECTED_ROOT
+    global EXPECTED_ROOT, HOOKS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5, help="baseline/capture alternations")
     ap.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
@@ -968,6 +975,9 @@ def main():
                     help="seconds to wait before a run for someone else's tracing BPF programs "
                          "to go")
     ap.add_argument("--skip-nginx", action="store_true", help="only the per-syscall part")
+    ap.add_argument("--hooks", choices=("auto", "socket", "syscall"), default="auto",
+                    help="the agent's http_hooks (auto: socket tracepoints where the kernel "
+                         "has them)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
     if args.rounds < 1 or args.duration < 1 or args.pairs < 1:
@@ -989,6 +999,7 @@ def main():
         return 0
 
     TRACERS.wait_s = args.wait_clean
+    HOOKS = args.hooks
     workdir = tempfile.mkdtemp(prefix="glimpse-bench-http-")
     cgroups = None
     code = 0
@@ -1002,7 +1013,8 @@ def main():
         print(f"http overhead benchmark, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, "
               f"{node.machine_description()}")
         print(f"glimpse             {node.GLIMPSE_BIN} ({version}), tracked hierarchy {root} "
-              f"({what}), load average {open('/proc/loadavg').read().split()[0]}", flush=True)
+              f"({what}), http_hooks {HOOKS}, load average "
+              f"{open('/proc/loadavg').read().split()[0]}", flush=True)
         if not args.skip_nginx:
             part_nginx(args, workdir, cgroups, nginx_bin)
         part_sockloop(args, workdir, cgroups)

@@ -695,13 +695,15 @@ TEST(test_members)
 	jbuf_key(&b, "obj");
 	jbuf_puts(&b, "{");
 	jbuf_member_int(&b, "inner", 1);
+	jbuf_member_int(&b, "zero", 0);
 	jbuf_member_str(&b, "q\"k", "v\n");
 	jbuf_puts(&b, "}");
 	jbuf_member_str(&b, "after", "");
 	jbuf_puts(&b, "}");
-	CHECK_STR_EQ(b.data, "{\"time\":\"t\",\"n\":-5,\"bin\":\"a\\u0000b\\u00ff\","
-			     "\"min\":-9223372036854775808,\"max\":9223372036854775807,"
-			     "\"obj\":{\"inner\":1,\"q\\\"k\":\"v\\n\"},\"after\":\"\"}");
+	CHECK_STR_EQ(b.data,
+		     "{\"time\":\"t\",\"n\":-5,\"bin\":\"a\\u0000b\\u00ff\","
+		     "\"min\":-9223372036854775808,\"max\":9223372036854775807,"
+		     "\"obj\":{\"inner\":1,\"zero\":0,\"q\\\"k\":\"v\\n\"},\"after\":\"\"}");
 
 	/* and it is one JSON object */
 	cJSON *v = cJSON_ParseWithLength(b.data, b.len);
