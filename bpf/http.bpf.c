@@ -12,8 +12,9 @@
  * - syscall (older kernels): tp_btf sys_exit, where every syscall of every
  *   task passes; its first work is a switch on the syscall number, and the
  *   socket is found through task->files. Enabling any syscall tracepoint puts
- *   every syscall of the node on the kernel's slow path (about 15 % of nginx's
- *   throughput on loopback in tests/bench/http_overhead.py), hence the other.
+ *   every syscall of the node on the kernel's slow path: in
+ *   tests/bench/http_overhead.py a read or write on a connection known not to
+ *   be HTTP costs ~700 ns this way against ~210 ns the socket way.
  *
  * Both then do the same (sock_io): a connection is an entry in http_conns,
  * keyed by the socket's address, made the first time a traced process moves

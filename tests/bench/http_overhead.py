@@ -67,7 +67,11 @@ About 4 minutes with the defaults.
 
     GLIMPSE_BIN=build/glimpse python3 tests/bench/http_overhead.py [--rounds 5]
         [--duration 10] [--warmup 3] [--connections 32] [--pairs 300000]
-        [--wait-clean 120] [--skip-nginx] [--keep]
+        [--wait-clean 120] [--skip-nginx] [--keep] [--hooks auto|socket|syscall]
+
+--hooks is given to every agent as --http-hooks (auto: the socket
+tracepoints where the kernel has them, else sys_exit); each capture run
+prints the hooks the agent says it took.
 """
 
 import argparse

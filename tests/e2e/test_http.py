@@ -1,4 +1,9 @@
-"""End-to-end: HTTP/1.x exchanges of containers, seen from syscall tracepoints.
+"""End-to-end: HTTP/1.x exchanges of containers, seen from tracepoints.
+
+Each test runs with the agent's socket hooks (http_hooks "socket", the way in
+on kernels >= 6.3; a kernel without them skips those with the reason), and
+three of them again with the sys_exit hook ("syscall", older kernels' way):
+the agent must say it took the hooks asked for.
 
 Runs the real build/glimpse (HTTP capture on, its defaults) against real
 containers (runc + conmon, tests/e2e/node.py) that run the host's own
@@ -54,7 +59,7 @@ still waits), so a stuck exchange shows up as an extra incomplete event.
   values hold "abc-secret" leaves no "abc-secret" in the agent's output
   file, nor in its own log.
 
-    python3 tests/e2e/test_http.py [test name ...]
+    python3 tests/e2e/test_http.py [test name ...]   (names as printed)
 """
 
 import calendar
