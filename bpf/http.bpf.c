@@ -123,11 +123,19 @@ struct {
 	__type(value, __u64);
 } conn_ids SEC(".maps");
 
+/* A record being made. The slack lets the verifier see that a copy of at
+ * most HTTP_CAPTURE_MAX bytes at an offset below HTTP_CAPTURE_MAX stays in
+ * the value; only the record itself is sent. */
+struct scratch {
+	struct http_rec rec;
+	char slack[HTTP_CAPTURE_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct http_rec);
+	__type(value, struct scratch);
 } scratch SEC(".maps");
 
 static __always_inline void count(__u32 stat)
@@ -316,25 +324,85 @@ static __always_inline int sniff(const char *p, __u64 len, bool *request)
 	return SNIFF_NO;
 }
 
-/* The first buffer of a plain, iovec or msghdr argument and its length. */
-static __always_inline const char *first_buffer(__u64 arg, __u8 buf_kind, __u64 *len)
+#define CAPTURE_IOVECS 4 /* buffers of a vectored read or write captured */
+
+/* Where a syscall's data is: the first buffer (len bytes) and, for vectored
+ * I/O, the iovec array it heads (iovcnt entries). */
+struct data_src {
+	const char *buf;
+	__u64 len;
+	const struct iovec *iov;
+	__u64 iovcnt;
+};
+
+/* The data of a plain (arg: the buffer), iovec (arg: the array, arg3: its
+ * length) or msghdr (arg) argument; false when it cannot be read. */
+static __always_inline bool data_src_of(__u64 arg, __u64 arg3, __u8 buf_kind, struct data_src *d)
 {
 	struct iovec iov = {};
-	const struct iovec *iovp = (const void *)arg;
 
-	*len = ~0ULL;
-	if (buf_kind == BUF_PLAIN)
-		return (const char *)arg;
+	d->len = ~0ULL;
+	d->iov = NULL;
+	d->iovcnt = 0;
+	if (buf_kind == BUF_PLAIN) {
+		d->buf = (const char *)arg;
+		return d->buf != NULL;
+	}
+	d->iov = (const void *)arg;
+	d->iovcnt = arg3;
 	if (buf_kind == BUF_MSGHDR) {
 		struct user_msghdr msg = {};
 		if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)arg) != 0)
-			return NULL;
-		iovp = msg.msg_iov;
+			return false;
+		d->iov = msg.msg_iov;
+		d->iovcnt = msg.msg_iovlen;
 	}
-	if (!iovp || bpf_probe_read_user(&iov, sizeof(iov), iovp) != 0)
-		return NULL;
-	*len = iov.iov_len;
-	return iov.iov_base;
+	if (!d->iov || !d->iovcnt || bpf_probe_read_user(&iov, sizeof(iov), d->iov) != 0)
+		return false;
+	d->buf = iov.iov_base;
+	d->len = iov.iov_len;
+	return d->buf != NULL;
+}
+
+/* Copies the first of total bytes moved (at most capture_bytes) from d into
+ * data: the buffers in order, as long as each is taken whole, so what is
+ * copied is where the stream was. Returns the bytes copied. */
+static __always_inline __u32 capture(char *data, const struct data_src *d, __u64 total)
+{
+	__u64 left = total,
+	      room = capture_bytes < HTTP_CAPTURE_MAX ? capture_bytes : HTTP_CAPTURE_MAX;
+	const char *p = d->buf;
+	__u64 len = d->len;
+	__u32 off = 0;
+
+#pragma unroll
+	for (int i = 0; i < CAPTURE_IOVECS; i++) {
+		struct iovec iov = {};
+		__u64 take;
+
+		if (i > 0) {
+			if (!d->iov || i >= d->iovcnt ||
+			    bpf_probe_read_user(&iov, sizeof(iov), &d->iov[i]) != 0)
+				break;
+			p = iov.iov_base;
+			len = iov.iov_len;
+		}
+		take = len < left ? len : left;
+		if (take > room - off)
+			take = room - off;
+		off &= HTTP_CAPTURE_MAX - 1;
+		if (take > HTTP_CAPTURE_MAX)
+			take = HTTP_CAPTURE_MAX;
+		if (take && bpf_probe_read_user(data + off, take, p) != 0) {
+			count(HTTP_STAT_READ_FAILED);
+			break;
+		}
+		off += take;
+		left -= take;
+		if (take < len || !left || off >= room)
+			break; /* a buffer not taken whole ends the prefix */
+	}
+	return off;
 }
 
 /* Bytes each CPU has submitted since it last asked how much is pending. */
@@ -368,21 +436,22 @@ static __always_inline __u64 rb_flags(__u32 size)
 /* Sends a record for connection c: total bytes moved, the first of them
  * (up to capture_bytes) read from buf. */
 static __always_inline void emit(const struct conn *c, __u32 tgid, __u32 fd, __u8 type, __u8 dir,
-				 __u32 flags, const char *buf, __u64 buf_len, __u64 total)
+				 __u32 flags, const struct data_src *d, __u64 total)
 {
 	__u32 zero = 0, n = 0;
-	struct http_rec *r = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 want = total < buf_len ? total : buf_len;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	struct http_rec *r;
 
-	if (!r)
+	if (!sc)
 		return;
+	r = &sc->rec;
 	r->type = type;
 	r->dir = dir;
 	r->role = c->role;
 	r->family = c->family;
 	r->flags = flags;
 	/* no message starts in bytes not captured: they need no time */
-	r->ts_ns = buf || type != HTTP_REC_DATA ? bpf_ktime_get_ns() : 0;
+	r->ts_ns = d || type != HTTP_REC_DATA ? bpf_ktime_get_ns() : 0;
 	r->cgroup_id = c->cgroup_id;
 	r->conn_id = c->id;
 	r->tgid = tgid;
@@ -392,15 +461,8 @@ static __always_inline void emit(const struct conn *c, __u32 tgid, __u32 fd, __u
 	r->remote_port = c->remote_port;
 	__builtin_memcpy(r->local_addr, c->local_addr, sizeof(r->local_addr));
 	__builtin_memcpy(r->remote_addr, c->remote_addr, sizeof(r->remote_addr));
-	if (buf && want) {
-		n = want < capture_bytes ? want : capture_bytes;
-		if (n > HTTP_CAPTURE_MAX)
-			n = HTTP_CAPTURE_MAX;
-		if (n && bpf_probe_read_user(r->data, n, buf) != 0) {
-			count(HTTP_STAT_READ_FAILED);
-			n = 0;
-		}
-	}
+	if (d)
+		n = capture(r->data, d, total);
 	r->captured = n;
 	if (n > HTTP_CAPTURE_MAX)
 		return;
@@ -498,26 +560,24 @@ static __always_inline int sock_io(struct conn *c, __u64 skp, const struct task_
 {
 	__u8 kind = buf_kind(task, regs, nr);
 	__u32 fd = kind == BUF_NONE && nr != NR_SENDFILE ? ~0U : PT_REGS_PARM1_SYSCALL(regs);
-	const char *buf = NULL;
+	struct data_src d;
 	bool request;
-	__u64 len = 0;
 
 	if (!c) {
 		c = conn_new(skp, tgid, dir, ret);
 		if (!c)
 			return 0;
 	}
-	if (kind != BUF_NONE)
-		buf = first_buffer(PT_REGS_PARM2_SYSCALL(regs), kind, &len);
-	if (!buf) {
+	if (kind == BUF_NONE ||
+	    !data_src_of(PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM3_SYSCALL(regs), kind, &d)) {
 		/* bytes not read (sendfile, ...): counted, so userspace keeps
 		 * its place in the stream */
 		if (c->state == CONN_HTTP)
-			emit(c, tgid, fd, HTTP_REC_DATA, dir, HTTP_F_UNCAPTURED, NULL, 0, ret);
+			emit(c, tgid, fd, HTTP_REC_DATA, dir, HTTP_F_UNCAPTURED, NULL, ret);
 		return 0;
 	}
 	if (c->state == CONN_UNSURE) {
-		int sn = sniff(buf, ret < len ? ret : len, &request);
+		int sn = sniff(d.buf, ret < d.len ? ret : d.len, &request);
 		if (sn == SNIFF_SHORT)
 			return 0; /* a few bytes say nothing yet */
 		if (sn == SNIFF_NO) {
@@ -532,7 +592,7 @@ static __always_inline int sock_io(struct conn *c, __u64 skp, const struct task_
 		c->state = CONN_HTTP;
 		c->role = (request == (dir == HTTP_DIR_IN)) ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
 	}
-	emit(c, tgid, fd, HTTP_REC_DATA, dir, kind == BUF_PLAIN ? 0 : HTTP_F_VECTOR, buf, len, ret);
+	emit(c, tgid, fd, HTTP_REC_DATA, dir, kind == BUF_PLAIN ? 0 : HTTP_F_VECTOR, &d, ret);
 	return 0;
 }
 
@@ -655,7 +715,7 @@ int BPF_PROG(http_sock_state, const struct sock *sk, const int oldstate, const i
 	if (c->state == CONN_HTTP && !c->closed &&
 	    (newstate == TCP_CLOSE || (sk->sk_shutdown & SHUTDOWN_MASK) == SHUTDOWN_MASK)) {
 		c->closed = 1;
-		emit(c, c->tgid, ~0U, HTTP_REC_CLOSE, HTTP_DIR_OUT, 0, NULL, 0, 0);
+		emit(c, c->tgid, ~0U, HTTP_REC_CLOSE, HTTP_DIR_OUT, 0, NULL, 0);
 	}
 	if (newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&http_conns, &skp);

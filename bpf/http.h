@@ -23,7 +23,7 @@ enum http_role {
 
 enum http_rec_flags {
 	HTTP_F_UNCAPTURED = 1 << 0, /* bytes counted, not read (sendfile, splice, ...) */
-	HTTP_F_VECTOR = 1 << 1,	    /* readv/writev/recvmsg/sendmsg: the first buffer captured */
+	HTTP_F_VECTOR = 1 << 1,	    /* readv/writev/recvmsg/sendmsg: up to 4 buffers captured */
 };
 
 /* Indexes of the per-CPU counters in the http_stats map. */

@@ -38,10 +38,13 @@ CUT_CHUNK_FULL = 500            # "cut-chunked": one whole chunk ...
 CUT_CHUNK_NEXT = 1000           # ... then a chunk announced with this size
 CUT_CHUNK_SENT = 100            # ... of which these bytes are sent before the RST
 CUT_PAUSE_S = 0.3               # between the last bytes and the RST
+VECTORED_CHUNK = 30             # "vectored": one sendmsg of 4 buffers: the status
+                                # line, the rest of the head, a chunk of this size
+                                # with its framing, the last chunk
 SECRET_COOKIE = "sid=abc-secret"
 
 ROUTES = ("chunked", "chunked-trailer", "chunked-big", "big", "nocontent", "notmodified",
-          "close", "eof", "echo", "cut", "cut-chunked", "drop", "secret")
+          "close", "eof", "echo", "cut", "cut-chunked", "drop", "secret", "vectored")
 
 
 def route(path):
@@ -73,7 +76,7 @@ def expected(method, path, request_body=0):
     if head:
         return 200, 0
     size = {"chunked": sum(CHUNKS), "chunked-trailer": sum(TRAILER_CHUNKS),
-            "chunked-big": BIG_CHUNK, "big": BIG,
+            "chunked-big": BIG_CHUNK, "big": BIG, "vectored": VECTORED_CHUNK,
             "eof": EOF_BODY, "echo": len(f"got {request_body}\n")}.get(r)
     return 200, (len(small_body(path)) if size is None else size)
 
@@ -148,6 +151,17 @@ def answer(conn, method, path, version, headers, request_body):
             else:
                 conn.sendall(f"{size:x}\r\n".encode() + data + b"\r\n")
         conn.sendall(b"0\r\nX-E2e-Check: done\r\n\r\n" if trailer else b"0\r\n\r\n")
+        return keep
+    if r == "vectored":
+        bufs = [b"HTTP/1.1 200 OK\r\n",
+                (f"Server: glimpse-e2e\r\nContent-Type: text/plain\r\n"
+                 f"Transfer-Encoding: chunked\r\n{conn_hdr}\r\n").encode()]
+        if not head:
+            bufs += [f"{VECTORED_CHUNK:x}\r\n".encode() + b"v" * VECTORED_CHUNK + b"\r\n",
+                     b"0\r\n\r\n"]
+        want = sum(len(b) for b in bufs)
+        if conn.sendmsg(bufs) != want:
+            raise OSError("vectored: sendmsg took less than all")
         return keep
     if r == "big":
         send_head("200 OK", f"Content-Type: application/octet-stream\r\nContent-Length: {BIG}\r\n")

@@ -25,9 +25,11 @@ server ports. Checked after the agent stopped (which hands over whatever
 still waits), so a stuck exchange shows up as an extra incomplete event.
 
 * test_python_server_and_clients: a server container (netserver.py: keep-
-  alive, chunked with a chunk across writes and with a trailer, 1 MiB, HEAD,
+  alive, chunked with a chunk across writes and with a trailer, 1 MiB, a
+  chunked answer in one sendmsg of 4 buffers (head across the first two),
+  HEAD,
   204, 304 with a Content-Length, 100 Continue, Connection: close, a body
-  until the close); a curl container (12 URLs in one curl, over one
+  until the close); a curl container (13 URLs in one curl, over one
   keep-alive connection but the last, which needs a new one after the
   close); a python client container (HEAD, 304 and a chunked GET pipelined
   in one write, then a GET; a POST written in 5 pieces; a POST with a body;
@@ -414,7 +416,7 @@ def test_python_server_and_clients():
         post_body = "x" * 3000
         groups = [
             ([], [f"{base}/plain", f"{base}/chunked", f"{base}/chunked-trailer",
-                  f"{base}/chunked-big", f"{base}/big",
+                  f"{base}/chunked-big", f"{base}/big", f"{base}/vectored",
                   f"{base}/nocontent", f"{base}/notmodified", f"{base}/query?a=1&b=two"]),
             (["-I"], [f"{base}/head"]),
             (["-H", "Expect: 100-continue", "-H", "Content-Type: application/octet-stream",
