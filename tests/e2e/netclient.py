@@ -1,7 +1,7 @@
 """Raw-socket clients for the HTTP capture tests (tests/e2e/test_http.py),
 run inside containers with the host's python3 against tests/e2e/netserver.py.
 
-    python3 netclient.py MODE PORT [PREFIX]
+    python3 netclient.py MODE PORT [PREFIX] [GOPORT]
 
 Modes (PREFIX starts every path, e.g. /http-ab12c):
   requests  connection 1: three requests pipelined in one write (HEAD, GET
@@ -14,6 +14,10 @@ Modes (PREFIX starts every path, e.g. /http-ab12c):
   cut       three connections whose answers are cut: cut (Content-Length
             larger than what comes, then RST), cut-chunked (RST inside a
             chunk), drop (RST before any answer)
+  older     one keep-alive connection: a GET (PREFIX/before), then it waits
+            until 127.0.0.1:GOPORT (the last argument) sends a line, then
+            on the same connection GET PREFIX/after-1, PREFIX/after-2/chunked,
+            PREFIX/after-3/big; for a connection older than the agent
   hello     the "hello" line protocol of netserver.py
   echo      binary data to netserver.py's echo server
 
@@ -182,6 +186,21 @@ def mode_cut(port, prefix):
         sock.close()
 
 
+def mode_older(port, prefix, go_port):
+    sock = connect(port)
+    r = Reader(sock)
+    path = f"{prefix}/before"
+    sock.sendall(request("GET", path, port))
+    report("GET", path, sock, *read_response(r, "GET"))
+    with socket.create_connection(("127.0.0.1", go_port), timeout=60) as go:
+        go.settimeout(60)
+        go.recv(16)
+    for path in (f"{prefix}/after-1", f"{prefix}/after-2/chunked", f"{prefix}/after-3/big"):
+        sock.sendall(request("GET", path, port))
+        report("GET", path, sock, *read_response(r, "GET"))
+    sock.close()
+
+
 def mode_hello(port):
     sock = connect(port)
     r = Reader(sock)
@@ -219,6 +238,8 @@ def main(argv):
         mode_requests(port, prefix)
     elif mode == "cut":
         mode_cut(port, prefix)
+    elif mode == "older":
+        mode_older(port, prefix, int(argv[4]))
     elif mode == "hello":
         mode_hello(port)
     elif mode == "echo":

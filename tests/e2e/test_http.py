@@ -2,7 +2,7 @@
 
 Each test runs with the agent's socket hooks (http_hooks "socket", the way in
 on kernels >= 6.3; a kernel without them skips those with the reason), and
-three of them again with the sys_exit hook ("syscall", older kernels' way):
+four of them again with the sys_exit hook ("syscall", older kernels' way):
 the agent must say it took the hooks asked for.
 
 Runs the real build/glimpse (HTTP capture on, its defaults) against real
@@ -47,6 +47,11 @@ still waits), so a stuck exchange shows up as an extra incomplete event.
   ("HELLO") and a binary echo, between containers: no http event for them,
   http_conns_not_http > 0 in the agent's "stopped" line; an HTTP exchange
   in the same pods is the control that capture works meanwhile.
+* test_connection_older_than_agent: a python client container opens a
+  keep-alive connection to a server container and makes one exchange
+  before the agent starts, then (told by the test over a socket) three
+  more on it: a small answer, a chunked one, 1 MiB. The three come out on
+  both sides, met mid-stream; the one before has no event.
 * test_cut_responses_and_secrets: answers cut by an RST (SO_LINGER 0) after
   part of a Content-Length body, inside a chunk, and before any answer: one
   event per side each, with http.incomplete true. What the agent can observe
@@ -652,6 +657,60 @@ def test_not_http_is_skipped():
     return f"no http event for 2 non-HTTP connections; control exchange ok; {counters(stopped)}"
 
 
+def test_connection_older_than_agent():
+    prefix = "/" + unique("http-e")
+    with node.Node() as n:
+        spod, servers = python_server(n, "old-server", {"server": "http"})
+        sc, port = servers["server"]
+        with socket.socket() as go:
+            go.bind(("127.0.0.1", 0))
+            go.listen(1)
+            go.settimeout(30)
+            cpod = n.start_pod(NAMESPACE, unique("old-client"), containers=[node.ContainerSpec(
+                name="client", image=PY_IMAGE, volume_mounts=[SCRIPTS_MOUNT],
+                command=["python3", "-u", "/e2e/netclient.py", "older", str(port), prefix,
+                         str(go.getsockname()[1])])], volumes=[SCRIPTS_VOLUME],
+                host_network=True)
+            cc = cpod.containers[0]
+            n.wait_output(cc, lambda lines: any(b.startswith("{") for _, b in lines),
+                          what="the client's first exchange, before the agent")
+            g = start_agent(n)
+            lo = node.now_ns()
+            conn, _ = go.accept()
+            with conn:
+                conn.sendall(b"go\n")
+            n.finish_pod(cpod, remove_after_ms=None)
+            hi = node.now_ns()
+        if cc.exit_code != 0:
+            raise node.HarnessError(f"the client exited {cc.exit_code}: {n.output(cc)[-8:]}")
+        res = json_lines(n, cc)
+        if [r["path"].rsplit("/", 1)[-1] for r in res] != ["before", "after-1", "chunked",
+                                                            "big"] or \
+                len({r["local_port"] for r in res}) != 1:
+            raise node.HarnessError(f"the client did not make its 4 exchanges on one "
+                                    f"connection: {res}")
+        exchanges = []
+        for r in res[1:]:
+            status, size = netserver.expected("GET", r["path"])
+            if (r["status"], r["body"]) != (status, size):
+                raise node.HarnessError(f"the client read {r}, the server answers {status} "
+                                        f"with {size} bytes")
+            exchanges.append(Exchange(
+                method="GET", path=r["path"], status=status, response_body=size,
+                server_port=port, client_port=r["local_port"],
+                sides={"client": (cpod, cc), "server": (spod, sc)},
+                headers={"host": f"127.0.0.1:{port}", "user-agent": "glimpse-e2e-client/1",
+                         "content-type": None}, window=(lo, hi)))
+        wait_for_exchanges(g, exchanges)
+        stopped, problems = stop_and_summary(g)
+        # the exchange before the agent ran has no event (check_exchanges
+        # counts any event for the server's port that none explains)
+        problems = check_exchanges(exchanges, g.events(), {port}, n.node_name) + problems
+        fail_if(problems, "a keep-alive connection opened before the agent", g, stopped)
+    return (f"{len(exchanges)} exchanges x 2 sides on a connection older than the agent; "
+            f"{counters(stopped)}")
+
+
 def test_cut_responses_and_secrets():
     prefix = "/" + unique("http-d")
     ua_curl = f"curl/{curl_version()}"
@@ -763,9 +822,11 @@ TESTS = (
     with_hooks(test_nginx_server_host_client, "socket"),
     with_hooks(test_not_http_is_skipped, "socket"),
     with_hooks(test_cut_responses_and_secrets, "socket"),
+    with_hooks(test_connection_older_than_agent, "socket"),
     with_hooks(test_python_server_and_clients, "syscall"),
     with_hooks(test_not_http_is_skipped, "syscall"),
     with_hooks(test_cut_responses_and_secrets, "syscall"),
+    with_hooks(test_connection_older_than_agent, "syscall"),
 )
 
 if __name__ == "__main__":
