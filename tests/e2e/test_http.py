@@ -43,6 +43,9 @@ still waits), so a stuck exchange shows up as an extra incomplete event.
 * test_nginx_server_host_client: nginx in a container serves static files
   (sendfile on, as Debian's config has it) to curl on the host: server-side
   events only (200 with the file's size, HEAD, 404, a redacted api_key).
+* test_python_http_server_host_client: python3 -m http.server in a
+  container (HTTP/1.0 answers, a connection each) serves files to curl on
+  the host: 200 with the file's size, 404 (a redacted token), HEAD.
 * test_not_http_is_skipped: a line protocol whose server speaks first
   ("HELLO") and a binary echo, between containers: no http event for them,
   http_conns_not_http > 0 in the agent's "stopped" line; an HTTP exchange
@@ -604,6 +607,66 @@ def test_nginx_server_host_client():
     return f"{len(exchanges)} exchanges, server side; {counters(stopped)}"
 
 
+def test_python_http_server_host_client():
+    prefix = unique("http-d")
+    ua_curl = f"curl/{curl_version()}"
+    sizes = {"file.txt": 2345, "head.txt": 321}
+    with node.Node() as n:
+        site = os.path.join(n.workdir, unique("site"))
+        os.makedirs(os.path.join(site, prefix))
+        for name, size in sizes.items():
+            with open(os.path.join(site, prefix, name), "wb") as f:
+                f.write(bytes((i % 26) + 65 for i in range(size)))
+        port = free_port()
+        g = start_agent(n)
+        spec = node.ContainerSpec(
+            name="web", image=PY_IMAGE,
+            command=["python3", "-u", "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                     "--directory", "/srv/site"],
+            volume_mounts=[{"name": "site", "mountPath": "/srv/site", "readOnly": True}])
+        pod = n.start_pod(NAMESPACE, unique("pyweb"), containers=[spec],
+                          volumes=[{"name": "site", "hostPath": {"path": site}}],
+                          host_network=True)
+        c = pod.containers[0]
+        node.wait_for(lambda: listening(port) or n.exited(c) is not None, 10,
+                      what=f"python's http.server to listen on {port}")
+        if n.exited(c) is not None:
+            raise node.HarnessError(f"http.server exited {n.exited(c)}: {n.output(c)[-5:]}")
+        base = f"http://127.0.0.1:{port}/{prefix}"
+        groups = [([], [f"{base}/file.txt", f"{base}/missing.txt?token=zzz"]),
+                  (["-I"], [f"{base}/head.txt"])]
+        lo = node.now_ns()
+        proc = subprocess.run(curl_argv(groups), capture_output=True, text=True, timeout=30)
+        window = (lo, node.now_ns())
+        if proc.returncode != 0:
+            raise node.HarnessError(f"curl exited {proc.returncode}: {proc.stderr.strip()}")
+        got = curl_results(json.loads(line) for line in proc.stdout.splitlines())
+        exchanges = []
+        for opts, urls in groups:
+            for u in urls:
+                path = urllib.parse.urlsplit(u).path
+                r = got[path]
+                name = path.rsplit("/", 1)[1]
+                head = "-I" in opts
+                # http.server answers HTTP/1.0 and closes: one connection each
+                want = (404, r["body"]) if name == "missing.txt" else \
+                    (200, 0 if head else sizes[name])
+                if (r["status"], r["body"]) != want:
+                    raise node.HarnessError(f"curl read {r} from http.server, want {want}")
+                exchanges.append(Exchange(
+                    method="HEAD" if head else "GET", path=path,
+                    query="token=REDACTED" if r["query"] else None, status=want[0],
+                    response_body=want[1], server_port=port, client_port=r["local_port"],
+                    sides={"server": (pod, c)}, window=window,
+                    headers={"host": f"127.0.0.1:{port}", "user-agent": ua_curl,
+                             "content-type": None}))
+        wait_for_exchanges(g, exchanges)
+        stopped, problems = stop_and_summary(g)
+        problems = check_exchanges(exchanges, g.events(), {port}, n.node_name) + problems
+        fail_if(problems, "python's http.server in a container, curl on the host", g, stopped)
+    return f"{len(exchanges)} exchanges, server side; {counters(stopped)}"
+
+
 def test_not_http_is_skipped():
     prefix = "/" + unique("http-c")
     ua_curl = f"curl/{curl_version()}"
@@ -820,6 +883,7 @@ def with_hooks(fn, hooks):
 TESTS = (
     with_hooks(test_python_server_and_clients, "socket"),
     with_hooks(test_nginx_server_host_client, "socket"),
+    with_hooks(test_python_http_server_host_client, "socket"),
     with_hooks(test_not_http_is_skipped, "socket"),
     with_hooks(test_cut_responses_and_secrets, "socket"),
     with_hooks(test_connection_older_than_agent, "socket"),
