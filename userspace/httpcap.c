@@ -4,7 +4,7 @@
 #include "bpfmap.h"
 #include "http.skel.h"
 #include "log.h"
-#include "loop.h"
+#include "rbreader.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -12,16 +12,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #define HTTPCAP_MAX_LINKS 8
 
 struct httpcap {
 	struct http_bpf *skel;
-	struct ring_buffer *rb;
-	struct loop *loop;
-	struct loop_timer *drain;
-	int64_t drain_ms;
+	struct rbreader *rb;
 	struct httpcap_callbacks cb;
 	void *ctx;
 	struct bpf_link *links[HTTPCAP_MAX_LINKS];
@@ -49,28 +45,7 @@ static int httpcap_record(void *arg, void *data, size_t size)
 
 void httpcap_poll(struct httpcap *hc)
 {
-	int n = ring_buffer__consume(hc->rb);
-
-	if (n < 0)
-		log_warn("http: ring buffer: %s", strerror(-n));
-}
-
-static void httpcap_readable(struct loop *loop, int fd, uint32_t events, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	(void)events;
-	httpcap_poll(arg);
-}
-
-/* Records are submitted without waking the loop (see http.bpf.c): read them
- * on a timer. */
-static void httpcap_tick(struct loop *loop, void *arg)
-{
-	struct httpcap *hc = arg;
-
-	hc->drain = loop_timer_add(loop, hc->drain_ms, httpcap_tick, hc);
-	httpcap_poll(hc);
+	rbreader_poll(hc->rb);
 }
 
 /* Whether this kernel has the socket tracepoints (sock/sock_send_length and
@@ -137,10 +112,8 @@ int httpcap_open(struct httpcap **out, struct loop *loop, const struct httpcap_o
 
 	if (!hc)
 		return -ENOMEM;
-	hc->loop = loop;
 	hc->cb = *cb;
 	hc->ctx = ctx;
-	hc->drain_ms = opts->drain_ms > 0 ? opts->drain_ms : 10;
 	hc->skel = http_bpf__open();
 	if (!hc->skel) {
 		err = -errno;
@@ -170,17 +143,11 @@ int httpcap_open(struct httpcap **out, struct loop *loop, const struct httpcap_o
 		log_error("http: no tracepoint could be attached");
 		goto fail;
 	}
-	hc->rb =
-	    ring_buffer__new(bpf_map__fd(hc->skel->maps.http_events), httpcap_record, hc, NULL);
-	if (!hc->rb) {
-		err = -errno;
-		log_error("http: ring buffer: %s", strerror(errno));
-		goto fail;
-	}
-	err = loop_add_fd(loop, ring_buffer__epoll_fd(hc->rb), EPOLLIN, httpcap_readable, hc);
+	/* records come without a wake-up (see http.bpf.c): read on a timer too */
+	err = rbreader_open(&hc->rb, loop, bpf_map__fd(hc->skel->maps.http_events), httpcap_record,
+			    hc, opts->drain_ms > 0 ? opts->drain_ms : 10, "http");
 	if (err)
 		goto fail;
-	hc->drain = loop_timer_add(loop, hc->drain_ms, httpcap_tick, hc);
 	log_info("http: capturing %s (%s hooks, %zu tracepoints, %u bytes of each read or write)",
 		 opts->trace_host ? "every process" : "containers", hc->hooks, hc->n_links,
 		 (unsigned)hc->skel->rodata->capture_bytes);
@@ -195,12 +162,7 @@ void httpcap_close(struct httpcap *hc)
 {
 	if (!hc)
 		return;
-	if (hc->drain)
-		loop_timer_cancel(hc->loop, hc->drain);
-	if (hc->rb) {
-		loop_del_fd(hc->loop, ring_buffer__epoll_fd(hc->rb));
-		ring_buffer__free(hc->rb);
-	}
+	rbreader_close(hc->rb);
 	for (size_t i = 0; i < hc->n_links; i++)
 		bpf_link__destroy(hc->links[i]);
 	http_bpf__destroy(hc->skel);

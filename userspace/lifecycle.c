@@ -6,6 +6,7 @@
 #include "lifecycle.skel.h"
 #include "log.h"
 #include "loop.h"
+#include "rbreader.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/epoll.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -28,13 +28,11 @@
 
 struct lifecycle {
 	struct lifecycle_bpf *skel;
-	struct ring_buffer *rb;
-	struct loop *loop;
+	struct rbreader *rb;
 	struct lifecycle_callbacks cb;
 	void *ctx;
 	char cgroup_root[4096];
 	bool v1;
-	struct loop_timer *drain;
 	uint64_t received, malformed;
 };
 
@@ -167,26 +165,7 @@ static int lifecycle_record(void *arg, void *data, size_t size)
 
 void lifecycle_poll(struct lifecycle *lc)
 {
-	int n = ring_buffer__consume(lc->rb);
-
-	if (n < 0)
-		log_warn("lifecycle: ring buffer: %s", strerror(-n));
-}
-
-static void lifecycle_tick(struct loop *loop, void *arg)
-{
-	struct lifecycle *lc = arg;
-
-	lc->drain = loop_timer_add(loop, LIFECYCLE_DRAIN_MS, lifecycle_tick, lc);
-	lifecycle_poll(lc);
-}
-
-static void lifecycle_readable(struct loop *loop, int fd, uint32_t events, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	(void)events;
-	lifecycle_poll(arg);
+	rbreader_poll(lc->rb);
 }
 
 int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifecycle_callbacks *cb,
@@ -198,7 +177,6 @@ int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifec
 
 	if (!lc)
 		return -ENOMEM;
-	lc->loop = loop;
 	lc->cb = *cb;
 	lc->ctx = ctx;
 	libbpf_set_print(lifecycle_libbpf_print);
@@ -232,17 +210,10 @@ int lifecycle_open(struct lifecycle **out, struct loop *loop, const struct lifec
 			  strerror(-err));
 		goto fail;
 	}
-	lc->rb =
-	    ring_buffer__new(bpf_map__fd(lc->skel->maps.lc_events), lifecycle_record, lc, NULL);
-	if (!lc->rb) {
-		err = -errno;
-		log_error("lifecycle: ring buffer: %s", strerror(errno));
-		goto fail;
-	}
-	err = loop_add_fd(loop, ring_buffer__epoll_fd(lc->rb), EPOLLIN, lifecycle_readable, lc);
+	err = rbreader_open(&lc->rb, loop, bpf_map__fd(lc->skel->maps.lc_events), lifecycle_record,
+			    lc, LIFECYCLE_DRAIN_MS, "lifecycle");
 	if (err)
 		goto fail;
-	lc->drain = loop_timer_add(loop, LIFECYCLE_DRAIN_MS, lifecycle_tick, lc);
 	log_fields(LOG_INFO, NULL, "lifecycle: tracking cgroup hierarchy %d at %s (%s)", hierarchy,
 		   lc->cgroup_root, v1 ? "v1 memory" : "v2");
 	*out = lc;
@@ -256,12 +227,7 @@ void lifecycle_close(struct lifecycle *lc)
 {
 	if (!lc)
 		return;
-	if (lc->drain)
-		loop_timer_cancel(lc->loop, lc->drain);
-	if (lc->rb) {
-		loop_del_fd(lc->loop, ring_buffer__epoll_fd(lc->rb));
-		ring_buffer__free(lc->rb);
-	}
+	rbreader_close(lc->rb);
 	lifecycle_bpf__destroy(lc->skel);
 	free(lc);
 }
