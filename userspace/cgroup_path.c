@@ -31,6 +31,8 @@
  */
 #include "cgroup_path.h"
 
+#include "ascii.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -84,17 +86,6 @@ static struct cgpath_span cgpath_skip(struct cgpath_span s, size_t n)
 	return r;
 }
 
-static int cgpath_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool cgpath_is_lower_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -125,11 +116,11 @@ static bool cgpath_parse_uid(struct cgpath_span s, char sep, char out[CGPATH_UID
 				return false;
 			continue;
 		}
-		if (cgpath_hex_value(s.p[i]) < 0)
+		if (ascii_hex_value((unsigned char)s.p[i]) < 0)
 			return false;
 	}
 	for (size_t i = 0; i < s.len; i++) {
-		int v = cgpath_hex_value(s.p[i]);
+		int v = ascii_hex_value((unsigned char)s.p[i]);
 		out[i] = v < 0 ? '-' : digits[v];
 	}
 	out[s.len] = '\0';

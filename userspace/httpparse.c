@@ -9,6 +9,8 @@
  */
 #include "httpparse.h"
 
+#include "ascii.h"
+
 #include <string.h>
 
 /* The chunk parser's states (struct http_body's state). */
@@ -135,17 +137,6 @@ static bool is_text_char(unsigned char c)
 static bool is_ows(unsigned char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static unsigned char lower(unsigned char c)
@@ -734,7 +725,7 @@ static int chunk_step(struct http_body *b, unsigned char c)
 	switch (b->state) {
 	case CH_SIZE_FIRST:
 	case CH_SIZE:
-		d = hex_value(c);
+		d = ascii_hex_value(c);
 		if (d >= 0) {
 			if (b->remaining > (uint64_t)INT64_MAX >> 4)
 				return -1;
@@ -1074,10 +1065,10 @@ static bool key_is_secret(const char *k, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)k[i];
 
-		if (c == '%' && i + 2 < len && hex_value((unsigned char)k[i + 1]) >= 0 &&
-		    hex_value((unsigned char)k[i + 2]) >= 0) {
-			c = (unsigned char)(hex_value((unsigned char)k[i + 1]) << 4 |
-					    hex_value((unsigned char)k[i + 2]));
+		if (c == '%' && i + 2 < len && ascii_hex_value((unsigned char)k[i + 1]) >= 0 &&
+		    ascii_hex_value((unsigned char)k[i + 2]) >= 0) {
+			c = (unsigned char)(ascii_hex_value((unsigned char)k[i + 1]) << 4 |
+					    ascii_hex_value((unsigned char)k[i + 2]));
 			i += 2;
 		} else if (c == '+') {
 			c = ' ';
