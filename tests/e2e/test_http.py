@@ -544,16 +544,67 @@ def listening(port):
                    for line in f.readlines()[1:])
 
 
+def write_files(d, sizes):
+    """Files of the given sizes ({name: bytes}) in d, made if missing."""
+    os.makedirs(d, exist_ok=True)
+    for name, size in sizes.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes((i % 26) + 97 for i in range(size)))
+
+
+def host_curl_to_file_server(n, g, server, port, sizes, groups, query, what, one_connection):
+    """The rest of a test of a file server container in pod server (its
+    first container) on port, serving files of sizes ({name: bytes}): waits
+    for it to listen, runs curl on the host over groups (URLs of those files,
+    and of a missing.txt answered 404), checks what curl read, then one
+    server-side event per URL (query: the url.query expected where a URL has
+    one) and nothing else for the port. one_connection: curl must have kept
+    one connection. Returns the test's result line."""
+    c = server.containers[0]
+    node.wait_for(lambda: listening(port) or n.exited(c) is not None, 10,
+                  what=f"{what} to listen on {port}")
+    if n.exited(c) is not None:
+        raise node.HarnessError(f"{what} exited {n.exited(c)}: {n.output(c)[-5:]}")
+    ua_curl = f"curl/{curl_version()}"
+    lo = node.now_ns()
+    proc = subprocess.run(curl_argv(groups), capture_output=True, text=True, timeout=30)
+    window = (lo, node.now_ns())
+    if proc.returncode != 0:
+        raise node.HarnessError(f"curl exited {proc.returncode}: {proc.stderr.strip()}")
+    got = curl_results(json.loads(line) for line in proc.stdout.splitlines())
+    exchanges = []
+    for opts, urls in groups:
+        for u in urls:
+            path = urllib.parse.urlsplit(u).path
+            r = got[path]
+            name = path.rsplit("/", 1)[1]
+            head = "-I" in opts
+            want = (404, r["body"]) if name == "missing.txt" else \
+                (200, 0 if head else sizes[name])
+            if (r["status"], r["body"]) != want:
+                raise node.HarnessError(f"curl read {r} from {what}, want {want}")
+            exchanges.append(Exchange(
+                method="HEAD" if head else "GET", path=path,
+                query=query if r["query"] else None, status=want[0],
+                response_body=want[1], server_port=port, client_port=r["local_port"],
+                sides={"server": (server, c)}, window=window,
+                headers={"host": f"127.0.0.1:{port}", "user-agent": ua_curl,
+                         "content-type": None}))
+    if one_connection and len({r["local_port"] for r in got.values()}) != 1:
+        raise node.HarnessError(f"curl used more than one connection: {got}")
+    wait_for_exchanges(g, exchanges)
+    stopped, problems = stop_and_summary(g)
+    problems = check_exchanges(exchanges, g.events(), {port}, n.node_name) + problems
+    fail_if(problems, f"{what} in a container, curl on the host", g, stopped)
+    return f"{len(exchanges)} exchanges, server side; {counters(stopped)}"
+
+
 def test_nginx_server_host_client():
     prefix = unique("http-b")
-    ua_curl = f"curl/{curl_version()}"
     sizes = {"file.txt": 4321, "other.txt": 1000, "head.txt": 777}
     with node.Node() as n:
         conf = os.path.join(n.workdir, unique("nginx"))
-        os.makedirs(os.path.join(conf, "html", prefix))
-        for name, size in sizes.items():
-            with open(os.path.join(conf, "html", prefix, name), "wb") as f:
-                f.write(bytes((i % 26) + 97 for i in range(size)))
+        write_files(os.path.join(conf, "html", prefix), sizes)
         port = free_port()
         with open(os.path.join(conf, "nginx.conf"), "w", encoding="utf-8") as f:
             f.write(NGINX_CONF.format(port=port))
@@ -565,58 +616,20 @@ def test_nginx_server_host_client():
         pod = n.start_pod(NAMESPACE, unique("nginx"), containers=[spec],
                           volumes=[{"name": "site", "hostPath": {"path": conf}}],
                           host_network=True)
-        c = pod.containers[0]
-        node.wait_for(lambda: listening(port) or n.exited(c) is not None, 10,
-                      what=f"nginx to listen on {port}")
-        if n.exited(c) is not None:
-            raise node.HarnessError(f"nginx exited {n.exited(c)}: {n.output(c)[-5:]}")
         base = f"http://127.0.0.1:{port}/{prefix}"
         groups = [([], [f"{base}/file.txt", f"{base}/other.txt?v=1&api_key=zzz",
                         f"{base}/missing.txt"]),
                   (["-I"], [f"{base}/head.txt"])]
-        lo = node.now_ns()
-        proc = subprocess.run(curl_argv(groups), capture_output=True, text=True, timeout=30)
-        window = (lo, node.now_ns())
-        if proc.returncode != 0:
-            raise node.HarnessError(f"curl exited {proc.returncode}: {proc.stderr.strip()}")
-        got = curl_results(json.loads(line) for line in proc.stdout.splitlines())
-        exchanges = []
-        for opts, urls in groups:
-            for u in urls:
-                path = urllib.parse.urlsplit(u).path
-                r = got[path]
-                name = path.rsplit("/", 1)[1]
-                head = "-I" in opts
-                want = (404, r["body"]) if name == "missing.txt" else \
-                    (200, 0 if head else sizes[name])
-                if (r["status"], r["body"]) != want:
-                    raise node.HarnessError(f"curl read {r} from nginx, want {want}")
-                exchanges.append(Exchange(
-                    method="HEAD" if head else "GET", path=path,
-                    query="v=1&api_key=REDACTED" if r["query"] else None, status=want[0],
-                    response_body=want[1], server_port=port, client_port=r["local_port"],
-                    sides={"server": (pod, c)}, window=window,
-                    headers={"host": f"127.0.0.1:{port}", "user-agent": ua_curl,
-                             "content-type": None}))
-        if len({r["local_port"] for r in got.values()}) != 1:
-            raise node.HarnessError(f"curl used more than one connection: {got}")
-        wait_for_exchanges(g, exchanges)
-        stopped, problems = stop_and_summary(g)
-        problems = check_exchanges(exchanges, g.events(), {port}, n.node_name) + problems
-        fail_if(problems, "nginx in a container, curl on the host", g, stopped)
-    return f"{len(exchanges)} exchanges, server side; {counters(stopped)}"
+        return host_curl_to_file_server(n, g, pod, port, sizes, groups,
+                                        "v=1&api_key=REDACTED", "nginx", one_connection=True)
 
 
 def test_python_http_server_host_client():
     prefix = unique("http-d")
-    ua_curl = f"curl/{curl_version()}"
     sizes = {"file.txt": 2345, "head.txt": 321}
     with node.Node() as n:
         site = os.path.join(n.workdir, unique("site"))
-        os.makedirs(os.path.join(site, prefix))
-        for name, size in sizes.items():
-            with open(os.path.join(site, prefix, name), "wb") as f:
-                f.write(bytes((i % 26) + 65 for i in range(size)))
+        write_files(os.path.join(site, prefix), sizes)
         port = free_port()
         g = start_agent(n)
         spec = node.ContainerSpec(
@@ -627,44 +640,13 @@ def test_python_http_server_host_client():
         pod = n.start_pod(NAMESPACE, unique("pyweb"), containers=[spec],
                           volumes=[{"name": "site", "hostPath": {"path": site}}],
                           host_network=True)
-        c = pod.containers[0]
-        node.wait_for(lambda: listening(port) or n.exited(c) is not None, 10,
-                      what=f"python's http.server to listen on {port}")
-        if n.exited(c) is not None:
-            raise node.HarnessError(f"http.server exited {n.exited(c)}: {n.output(c)[-5:]}")
         base = f"http://127.0.0.1:{port}/{prefix}"
         groups = [([], [f"{base}/file.txt", f"{base}/missing.txt?token=zzz"]),
                   (["-I"], [f"{base}/head.txt"])]
-        lo = node.now_ns()
-        proc = subprocess.run(curl_argv(groups), capture_output=True, text=True, timeout=30)
-        window = (lo, node.now_ns())
-        if proc.returncode != 0:
-            raise node.HarnessError(f"curl exited {proc.returncode}: {proc.stderr.strip()}")
-        got = curl_results(json.loads(line) for line in proc.stdout.splitlines())
-        exchanges = []
-        for opts, urls in groups:
-            for u in urls:
-                path = urllib.parse.urlsplit(u).path
-                r = got[path]
-                name = path.rsplit("/", 1)[1]
-                head = "-I" in opts
-                # http.server answers HTTP/1.0 and closes: one connection each
-                want = (404, r["body"]) if name == "missing.txt" else \
-                    (200, 0 if head else sizes[name])
-                if (r["status"], r["body"]) != want:
-                    raise node.HarnessError(f"curl read {r} from http.server, want {want}")
-                exchanges.append(Exchange(
-                    method="HEAD" if head else "GET", path=path,
-                    query="token=REDACTED" if r["query"] else None, status=want[0],
-                    response_body=want[1], server_port=port, client_port=r["local_port"],
-                    sides={"server": (pod, c)}, window=window,
-                    headers={"host": f"127.0.0.1:{port}", "user-agent": ua_curl,
-                             "content-type": None}))
-        wait_for_exchanges(g, exchanges)
-        stopped, problems = stop_and_summary(g)
-        problems = check_exchanges(exchanges, g.events(), {port}, n.node_name) + problems
-        fail_if(problems, "python's http.server in a container, curl on the host", g, stopped)
-    return f"{len(exchanges)} exchanges, server side; {counters(stopped)}"
+        # http.server answers HTTP/1.0 and closes: a connection each
+        return host_curl_to_file_server(n, g, pod, port, sizes, groups,
+                                        "token=REDACTED", "python's http.server",
+                                        one_connection=False)
 
 
 def test_not_http_is_skipped():
