@@ -241,10 +241,9 @@ int http_exit(void *ctx)
 	return forget_proc();
 }
 
-/* The socket behind fd when it is a TCP one. */
-static __always_inline struct sock *tcp_sock_of(__u32 fd)
+/* The socket behind task's fd when it is a TCP one. */
+static __always_inline struct sock *tcp_sock_of(struct task_struct *task, __u32 fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	unsigned int max = BPF_CORE_READ(fdt, max_fds);
@@ -688,7 +687,7 @@ int BPF_PROG(http_sys_exit, struct pt_regs *regs, long ret)
 	tgid = task->tgid;
 	if (!task_traced(task, tgid))
 		return 0;
-	sk = tcp_sock_of(PT_REGS_PARM1_SYSCALL(regs));
+	sk = tcp_sock_of(task, PT_REGS_PARM1_SYSCALL(regs));
 	if (!sk)
 		return 0;
 	c = conn_find((__u64)sk, BPF_CORE_READ(sk, __sk_common.skc_num),

@@ -16,7 +16,7 @@ enum http_dir {
 };
 
 enum http_role {
-	HTTP_ROLE_UNKNOWN = 0, /* the connection predates the program */
+	HTTP_ROLE_UNKNOWN = 0, /* not known yet: never in a record sent */
 	HTTP_ROLE_CLIENT = 1,  /* connect(2) made it */
 	HTTP_ROLE_SERVER = 2,  /* accept(2) made it */
 };
