@@ -1,11 +1,9 @@
 /* json.c: see json.h. */
 #include "json.h"
 
-#include <stdarg.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,22 +61,6 @@ void jbuf_append(struct jbuf *b, const void *data, size_t len)
 void jbuf_puts(struct jbuf *b, const char *s)
 {
 	jbuf_append(b, s, strlen(s));
-}
-
-void jbuf_printf(struct jbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !jbuf_reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 /* Length of the valid UTF-8 sequence at p (2-4) whose first byte is >= 0x80, or

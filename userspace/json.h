@@ -24,7 +24,6 @@ void jbuf_free(struct jbuf *b);
 void jbuf_reset(struct jbuf *b);
 void jbuf_append(struct jbuf *b, const void *data, size_t len);
 void jbuf_puts(struct jbuf *b, const char *s);
-void jbuf_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends "…" with the bytes escaped as described above. Returns the number of
  * bytes that were not valid UTF-8 (written as \u00XX). */

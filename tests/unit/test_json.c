@@ -653,17 +653,21 @@ TEST(test_escape_appends)
 	CHECK_INT_EQ(b.len, 0);
 }
 
-TEST(test_jbuf_printf_and_reset)
+TEST(test_jbuf_growth_and_reset)
 {
 	struct jbuf b;
-	char want[1200];
+	char want[1200], pad[1001];
 
 	jbuf_init(&b);
-	jbuf_printf(&b, "%d-%s", 42, "x");
+	jbuf_int(&b, 42);
+	jbuf_append(&b, "-x", 2);
 	CHECK_STR_EQ(b.data, "42-x");
 	CHECK_INT_EQ(b.len, 4);
-	/* forces growth inside printf */
-	jbuf_printf(&b, "%1000d|", 7);
+	/* forces growth past the first allocation */
+	memset(pad, ' ', sizeof(pad) - 1);
+	pad[sizeof(pad) - 2] = '7';
+	pad[sizeof(pad) - 1] = '|';
+	jbuf_append(&b, pad, sizeof(pad));
 	CHECK_INT_EQ(b.len, 4 + 1001);
 	snprintf(want, sizeof(want), "42-x%1000d|", 7);
 	CHECK_STR_EQ(b.data, want);
@@ -844,7 +848,7 @@ int main(void)
 	RUN(test_escape_same_as_reference_edges);
 	RUN(test_escape_same_as_reference_random);
 	RUN(test_escape_appends);
-	RUN(test_jbuf_printf_and_reset);
+	RUN(test_jbuf_growth_and_reset);
 	RUN(test_members);
 	RUN(test_format_time_known);
 	RUN(test_format_time_against_gmtime);
