@@ -802,13 +802,14 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 			goto release; /* the kubelet answered (or failed) since: go on without */
 		return false;
 	}
-	if (c)
-		goto release;
 	pc = pod_container_by_name(pod, f->container_name);
+	if (!pc && c)
+		pc = pod_container_by_id(pod, c->id);
 	if (pc && pc->id)
 		goto release;
-	/* the pod is known but not this container yet: the runtime's annotations
-	 * (read at its first exec) or a newer /pods will tell */
+	/* the pod is known but not this container's status (its runtime, image)
+	 * yet, even when its cgroup and runtime state named it: a newer /pods
+	 * will tell */
 	if (!af->seq)
 		af->seq = kubelet_request(a->kubelet);
 	if (a->kubelet_done_seq >= af->seq)
