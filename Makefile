@@ -18,7 +18,7 @@ BPFTOOL   ?= bpftool
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -Iuserspace \
              -DGLIMPSE_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -lcjson -lcurl -lm
+LDLIBS    := -lbpf -lelf -lz -lcjson -lcurl -lrdkafka -lm
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror
 
@@ -32,7 +32,7 @@ UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 
 # Debian packages: to build, to run the tests, to lint.
 DEPS_BUILD := make gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-              libcjson-dev libcurl4-openssl-dev pkg-config
+              libcjson-dev libcurl4-openssl-dev librdkafka-dev pkg-config
 DEPS_TEST  := runc conmon python3 openssl ca-certificates nginx-light curl wrk
 DEPS_LINT  := clang-format clang-tidy cppcheck
 
@@ -70,6 +70,9 @@ $(BUILD)/test/test_%: tests/unit/test_%.c tests/unit/testing.h $(BUILD)/test/lib
 $(BUILD)/test/joblet: tests/e2e/joblet.c | $(BUILD)/test
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -static $< -o $@
 
+$(BUILD)/test/kafkamock: tests/e2e/kafkamock.c | $(BUILD)/test
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@ -lrdkafka -lcjson
+
 $(BUILD)/test/inotify_baseline: tests/bench/inotify_baseline.c | $(BUILD)/test
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $< -o $@
 
@@ -92,13 +95,14 @@ run: deps
 
 test: deps deps-test deps-lint
 	$(MAKE) lint
-	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/glimpse $(UNITS) $(BUILD)/test/joblet
+	$(MAKE) $(BUILD)/glimpse $(BUILD)/test/glimpse $(UNITS) $(BUILD)/test/joblet \
+		$(BUILD)/test/kafkamock
 	tests/run
 
 unit: $(UNITS)
 	tests/run --unit
 
-e2e: $(BUILD)/test/glimpse $(BUILD)/test/joblet
+e2e: $(BUILD)/test/glimpse $(BUILD)/test/joblet $(BUILD)/test/kafkamock
 	tests/run --e2e
 
 bench: deps deps-test

@@ -34,6 +34,7 @@
 #include "pods.h"
 #include "runtime.h"
 #include "sink.h"
+#include "spool.h"
 #include "tail.h"
 
 #include <arpa/inet.h>
@@ -89,7 +90,7 @@ struct agent {
 	int64_t applogs_retry_ms; /* a dir to look for again then; 0: none */
 	struct kubelet *kubelet;
 	struct pods *pods;
-	struct sink *sink;
+	struct sinks *sinks;
 	struct ckpt *ckpt;
 	struct hmap *pod_waits; /* uid -> agent_pod_wait */
 	struct jbuf ev;
@@ -148,21 +149,34 @@ struct agent_file {
 	uint64_t meta_pods_gen, meta_containers_gen;
 	const char *meta_path;	  /* f->container_path then */
 	struct container *meta_c; /* agent_file_container then */
+	char source[48];	  /* "<dev>:<inode>", in events' headers */
 };
 
-static void agent_emit(struct agent *a)
+/* Hands the event in a->ev to the sinks: its kind, the pod it belongs to
+ * (the message key), and for a log line its file (af) and offset there. */
+static void agent_emit(struct agent *a, unsigned kind, const char *pod_uid,
+		       const struct agent_file *af)
 {
+	struct sink_event ev = {.kind = kind};
+	bool failed = false;
+
 	jbuf_append(&a->ev, "\n", 1);
 	if (a->ev.failed) {
 		log_error("event dropped: out of memory building it");
 		return;
 	}
-	if (sink_write(a->sink, a->seq + 1, a->ev.data, a->ev.len) != 0) {
-		a->n.sink_errors++;
-		log_error("event dropped: the output did not take it");
-		return;
+	ev.data = a->ev.data;
+	ev.len = a->ev.len;
+	ev.key = pod_uid && *pod_uid ? pod_uid : NULL;
+	if (af) {
+		ev.source = af->source;
+		ev.offset = af->msg_start;
 	}
-	a->seq++;
+	a->seq = sinks_write(a->sinks, &ev, &failed);
+	if (failed) {
+		a->n.sink_errors++;
+		log_error("event dropped by an output that did not take it");
+	}
 }
 
 static const char *agent_basename(const char *path)
@@ -416,7 +430,7 @@ static void agent_log_emit(void *ctx, enum cri_stream stream, int64_t time_ns, c
 			a->n.events_without_pod++;
 	}
 	jbuf_puts(&a->ev, "}");
-	agent_emit(a);
+	agent_emit(a, SINK_KIND_LOG, f->pod_uid, af);
 	a->n.log_events++;
 	if (truncated)
 		a->n.lines_split++;
@@ -678,6 +692,8 @@ static void agent_file_opened(void *ctx, struct tail_file *f, const struct stat 
 	f->start_offset = start;
 	af->a = a;
 	af->f = f;
+	snprintf(af->source, sizeof(af->source), "%llu:%llu", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino);
 	af->deadline_ms = loop_now_ms() + a->cfg->metadata_wait_ms;
 	cri_joiner_init(&af->joiner, a->cfg->max_line_size);
 	f->user = af;
@@ -777,10 +793,11 @@ static bool agent_file_ready(void *ctx, struct tail_file *f)
 
 	if (!af)
 		return true;
-	if (a->sink->queued_bytes >= a->cfg->max_queued_bytes) {
+	if (sinks_queued_bytes(a->sinks) >= a->cfg->max_queued_bytes) {
 		if (!a->paused) {
 			a->n.paused++;
-			log_debug("output holds %zu bytes: reading paused", a->sink->queued_bytes);
+			log_debug("output holds %zu bytes: reading paused",
+				  sinks_queued_bytes(a->sinks));
 		}
 		a->paused = true;
 		return false;
@@ -960,7 +977,7 @@ static void agent_container_event(struct agent *a, struct container *c, const ch
 	if (!agent_enrich(a, &a->ev, c->pod_uid, NULL, NULL, c->name, c, NULL))
 		a->n.events_without_pod++;
 	jbuf_puts(&a->ev, "}");
-	agent_emit(a);
+	agent_emit(a, SINK_KIND_CONTAINER, c->pod_uid, NULL);
 	a->n.container_events++;
 }
 
@@ -1074,7 +1091,7 @@ static void agent_http_exchange(void *ctx, const struct httptrack_exchange *x)
 			  NULL))
 		a->n.events_without_pod++;
 	jbuf_puts(&a->ev, "}");
-	agent_emit(a);
+	agent_emit(a, SINK_KIND_HTTP, c ? c->pod_uid : NULL, NULL);
 	a->n.http_events++;
 }
 
@@ -1242,11 +1259,11 @@ static void agent_idle(struct loop *loop, void *arg)
 
 	agent_sync_applogs(a);
 
-	if (sink_flush(a->sink) != 0)
+	if (sinks_flush(a->sinks) != 0)
 		a->n.sink_errors++;
-	if (a->paused && a->sink->queued_bytes < a->cfg->max_queued_bytes / 2) {
+	if (a->paused && sinks_queued_bytes(a->sinks) < a->cfg->max_queued_bytes / 2) {
 		a->paused = false;
-		log_debug("output holds %zu bytes: reading again", a->sink->queued_bytes);
+		log_debug("output holds %zu bytes: reading again", sinks_queued_bytes(a->sinks));
 		tail_wake_pod(a->tail, NULL);
 	}
 	if (a->cfg->exit_on_eof && !a->finishing && !tail_busy(a->tail)) {
@@ -1263,10 +1280,10 @@ static void agent_checkpoint(struct agent *a, bool force)
 
 	if (!a->ckpt)
 		return;
-	if (sink_flush(a->sink) != 0)
+	if (sinks_flush(a->sinks) != 0)
 		a->n.sink_errors++;
-	confirmed = a->sink->confirmed_seq;
-	if (sink_sync(a->sink) != 0)
+	confirmed = sinks_confirmed(a->sinks);
+	if (sinks_sync(a->sinks) != 0)
 		return; /* not durable: the positions wait */
 	ckpt_confirm(a->ckpt, confirmed);
 	ckpt_save(a->ckpt, loop_now_ms(), AGENT_CKPT_GRACE_MS, force);
@@ -1281,21 +1298,32 @@ static void agent_checkpoint_tick(struct loop *loop, void *arg)
 	agent_checkpoint(a, false);
 }
 
-/* At a stop: gives the sink a bounded time to take what it holds. */
-static void agent_drain_sink(struct agent *a)
+static int agent_open_sinks(struct agent *a)
+{
+	struct sinks_spec specs[CONFIG_MAX_LIST];
+	const struct config_outputs *o = &a->cfg->outputs;
+	struct sinks_limits limits = {a->cfg->max_queued_bytes, a->cfg->spool_max_bytes};
+
+	for (size_t i = 0; i < o->n; i++)
+		specs[i] = (struct sinks_spec){o->v[i].spec, o->v[i].settings};
+	return sinks_open(&a->sinks, specs, o->n, a->cfg->state_dir, &limits, a->loop);
+}
+
+/* At a stop: gives the sinks a bounded time to take what they hold. */
+static void agent_drain_sinks(struct agent *a)
 {
 	int64_t give_up = loop_now_ms() + AGENT_DRAIN_MS;
 
-	sink_flush(a->sink);
-	while (a->sink->queued_bytes && loop_now_ms() < give_up) {
+	sinks_flush(a->sinks);
+	while (sinks_queued_bytes(a->sinks) && loop_now_ms() < give_up) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
-		sink_flush(a->sink);
+		sinks_flush(a->sinks);
 	}
-	if (a->sink->queued_bytes)
+	if (sinks_queued_bytes(a->sinks))
 		log_warn("output still holds %zu bytes at exit; their lines are read again "
 			 "at the next start",
-			 a->sink->queued_bytes);
+			 sinks_queued_bytes(a->sinks));
 }
 
 static void agent_housekeeping(struct loop *loop, void *arg)
@@ -1383,6 +1411,25 @@ static void agent_log_summary(struct agent *a)
 		 (unsigned long long)hs.not_http, (unsigned long long)hts.conns_dropped,
 		 (unsigned long long)hts.pending_dropped,
 		 (unsigned long long)hts.unpaired_responses, (unsigned long long)hs.attach_failed);
+	for (size_t i = 0; a->sinks && i < sinks_count(a->sinks); i++) {
+		const struct sink *s = sinks_get(a->sinks, i);
+		struct spool_stats sp;
+		sinks_spool_stats(a->sinks, i, &sp);
+		n = (int)strlen(fields);
+		snprintf(fields + n, sizeof(fields) - (size_t)n,
+			 "%s{\"name\":\"%s\",\"events\":%llu,\"delivered\":%llu,"
+			 "\"dead_lettered\":%llu,\"errors\":%llu,\"retries\":%llu,"
+			 "\"queued_bytes\":%zu,\"spooled\":%llu,\"replayed\":%llu,"
+			 "\"spool_dropped\":%llu,\"spool_bytes\":%llu}%s",
+			 i == 0 ? ",\"outputs\":[" : ",", s->name,
+			 (unsigned long long)s->stats.events,
+			 (unsigned long long)s->stats.delivered,
+			 (unsigned long long)s->stats.dead_lettered,
+			 (unsigned long long)s->stats.errors, (unsigned long long)s->stats.retries,
+			 s->queued_bytes, (unsigned long long)sp.appended,
+			 (unsigned long long)sp.replayed, (unsigned long long)sp.dropped,
+			 (unsigned long long)sp.bytes, i + 1 == sinks_count(a->sinks) ? "]" : "");
+	}
 	log_fields(LOG_INFO, fields, "stopped");
 }
 
@@ -1467,13 +1514,15 @@ static int agent_start(struct agent *a)
 		to.docker_dir = a->docker_dir;
 	}
 	a->loop = loop_new();
-	if (!a->loop || sink_open(&a->sink, cfg->output, a->loop) != 0)
+	if (!a->loop)
 		return -1;
 	err = ckpt_open(&a->ckpt, cfg->state_dir);
 	if (err) {
 		log_error("checkpoint: %s: %s", cfg->state_dir, strerror(-err));
 		return -1;
 	}
+	if (agent_open_sinks(a) != 0)
+		return -1;
 	a->containers = containers_new(cfg->pod_retention_ms);
 	a->pods = pods_new(cfg->pod_retention_ms);
 	a->pod_waits = hmap_new();
@@ -1551,11 +1600,11 @@ static void agent_stop(struct agent *a)
 		free(a->http_header_keys[i]);
 	lifecycle_close(a->lc);
 	kubelet_free(a->kubelet);
-	if (a->sink) {
-		agent_drain_sink(a);
+	if (a->sinks) {
+		agent_drain_sinks(a);
 		agent_checkpoint(a, true);
 	}
-	sink_close(a->sink);
+	sinks_close(a->sinks);
 	ckpt_free(a->ckpt);
 	if (a->housekeeping)
 		loop_timer_cancel(a->loop, a->housekeeping);

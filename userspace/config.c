@@ -24,7 +24,16 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-enum config_type { CT_STRING, CT_BOOL, CT_INT, CT_SIZE, CT_LEVEL, CT_STRINGS };
+enum config_type {
+	CT_STRING,
+	CT_BOOL,
+	CT_INT,
+	CT_SIZE,
+	CT_LEVEL,
+	CT_STRINGS,
+	CT_OUTPUT,  /* "output": a string or a list of them; --output repeats */
+	CT_OUTPUTS, /* "outputs": a list of objects with "url" (file only) */
+};
 
 struct config_setting {
 	const char *name; /* in the file; the flag is "--" + name with '_' -> '-' */
@@ -57,7 +66,10 @@ static const struct config_setting config_settings[] = {
     {"node_name", CT_STRING, OFF(node_name), 0, 0, 0,
      "k8s.node.name of every event (default: $NODE_NAME, else the host name)"},
     {"state_dir", CT_STRING, OFF(state_dir), 0, 0, 0, "where the agent keeps its state"},
-    {"output", CT_STRING, OFF(output), 0, 0, 0, "stdout or file:PATH"},
+    {"output", CT_OUTPUT, OFF(outputs), 0, 0, 0,
+     "stdout, file:PATH or kafka://BROKER[,BROKER...]/TOPIC; repeat it for several"},
+    {"outputs", CT_OUTPUTS, OFF(outputs), 0, 0, 0,
+     "outputs with their settings: objects with \"url\" (file only)"},
     {"log_level", CT_LEVEL, OFF(log_level), 0, 0, 0, "debug, info, warn or error"},
     {"max_line_size", CT_SIZE, OFF(max_line_size), 1, 1024, 16 * 1024 * 1024,
      "longest log message in one event; longer ones are split"},
@@ -71,6 +83,10 @@ static const struct config_setting config_settings[] = {
      "how often delivered read positions are saved to the state dir"},
     {"max_queued_bytes", CT_SIZE, OFF(max_queued_bytes), 1, 1024 * 1024,
      (int64_t)16 * 1024 * 1024 * 1024, "events held for slow sinks; past it reading pauses"},
+    {"spool_max_bytes", CT_SIZE, OFF(spool_max_bytes), 1, 1024 * 1024,
+     (int64_t)1024 * 1024 * 1024 * 1024,
+     "container and http events kept on disk per output while it is down; past it the "
+     "oldest go"},
     {"max_deleted_files", CT_SIZE, OFF(max_deleted_files), 1, 1, 1000000,
      "deleted log files held open until drained; past it the oldest is closed"},
     {"rate_limit_lines", CT_SIZE, OFF(rate_limit_lines), 1, 0, (int64_t)1 << 40,
@@ -140,7 +156,8 @@ void config_defaults(struct config *cfg)
 	}
 	cfg->node_name = strdup(node);
 	cfg->state_dir = strdup("/var/lib/glimpse");
-	cfg->output = strdup("stdout");
+	cfg->outputs.v[0].spec = strdup("stdout");
+	cfg->outputs.n = 1;
 	cfg->log_level = LOG_INFO;
 	cfg->max_line_size = 128 * 1024;
 	cfg->metadata_wait_ms = 1000;
@@ -148,6 +165,7 @@ void config_defaults(struct config *cfg)
 	cfg->rescan_interval_ms = 10 * 1000;
 	cfg->checkpoint_interval_ms = 1000;
 	cfg->max_queued_bytes = 64 * 1024 * 1024;
+	cfg->spool_max_bytes = 256 * 1024 * 1024;
 	cfg->max_deleted_files = 1024;
 	cfg->multiline_flush_ms = 1000;
 	cfg->http_capture = true;
@@ -170,6 +188,15 @@ static void config_list_clear(struct config_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	l->n = 0;
+}
+
+static void config_outputs_clear(struct config_outputs *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].spec);
+		free(o->v[i].settings);
+	}
+	o->n = 0;
 }
 
 /* Why an entry of list setting s is not acceptable, or NULL. */
@@ -195,7 +222,106 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < N_SETTINGS; i++)
 		if (config_settings[i].type == CT_STRINGS)
 			config_list_clear(config_list_of(cfg, &config_settings[i]));
+	config_outputs_clear(&cfg->outputs);
+	config_outputs_clear(&cfg->file_outputs);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Appends spec and its settings (NULL: none) to o, once the sink found them
+ * good. */
+static int config_output_add(struct config_outputs *o, const char *spec, const cJSON *settings,
+			     char *err, size_t err_len)
+{
+	char why_buf[256];
+	const char *why;
+	struct config_output *out;
+
+	if (o->n == CONFIG_MAX_LIST) {
+		snprintf(err, err_len, "output: at most %d outputs", CONFIG_MAX_LIST);
+		return -EINVAL;
+	}
+	why = sink_check(spec, settings, why_buf, sizeof(why_buf));
+	if (why) {
+		snprintf(err, err_len, "output %s: %s", spec, why);
+		return -EINVAL;
+	}
+	out = &o->v[o->n];
+	out->spec = strdup(spec);
+	out->settings = settings ? cJSON_PrintUnformatted(settings) : NULL;
+	if (!out->spec || (settings && !out->settings)) {
+		free(out->spec);
+		free(out->settings);
+		return -ENOMEM;
+	}
+	o->n++;
+	return 0;
+}
+
+/* --output V: the first one replaces the file's outputs; V takes the
+ * settings of the file's entry with the same URL. */
+static int config_output_flag(struct config *cfg, const char *v, char *err, size_t err_len)
+{
+	cJSON *settings = NULL;
+	int ret;
+
+	if (!cfg->outputs_from_command_line) {
+		config_outputs_clear(&cfg->file_outputs);
+		cfg->file_outputs = cfg->outputs;
+		cfg->outputs.n = 0;
+		cfg->outputs_from_command_line = true;
+	}
+	for (size_t i = 0; i < cfg->file_outputs.n && !settings; i++) {
+		const struct config_output *o = &cfg->file_outputs.v[i];
+		if (o->settings && strcmp(o->spec, v) == 0 &&
+		    !(settings = cJSON_Parse(o->settings)))
+			return -ENOMEM;
+	}
+	ret = config_output_add(&cfg->outputs, v, settings, err, err_len);
+	cJSON_Delete(settings);
+	return ret;
+}
+
+/* "output" (a string or a list of them) or "outputs" (objects with "url")
+ * in the file: the list of outputs. */
+static int config_outputs_json(struct config *cfg, const struct config_setting *s, const cJSON *v,
+			       char *err, size_t err_len)
+{
+	struct config_outputs list = {0};
+	const cJSON *item;
+	bool shape = cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0;
+	int ret = 0;
+
+	const cJSON *entries = shape ? v : NULL;
+
+	if (s->type == CT_OUTPUT && cJSON_IsString(v)) {
+		shape = true;
+		ret = config_output_add(&list, v->valuestring, NULL, err, err_len);
+	}
+	cJSON_ArrayForEach(item, entries)
+	{
+		const cJSON *url = cJSON_GetObjectItemCaseSensitive(item, "url");
+		if (s->type == CT_OUTPUT && cJSON_IsString(item))
+			ret = config_output_add(&list, item->valuestring, NULL, err, err_len);
+		else if (s->type == CT_OUTPUTS && cJSON_IsObject(item) && cJSON_IsString(url))
+			ret = config_output_add(&list, url->valuestring, item, err, err_len);
+		else
+			shape = false;
+		if (ret || !shape)
+			break;
+	}
+	if (!shape) {
+		snprintf(err, err_len, "%s: expected %s", s->name,
+			 s->type == CT_OUTPUT ? "a string or a non-empty list of strings"
+					      : "a non-empty list of objects, each with \"url\"");
+		ret = -EINVAL;
+	}
+	if (ret) {
+		config_outputs_clear(&list);
+		return ret;
+	}
+	config_outputs_clear(&cfg->outputs);
+	cfg->outputs = list;
+	return 0;
 }
 
 /* Checks a string value of a setting that has rules beyond "a string". */
@@ -204,8 +330,6 @@ static const char *config_check_string(const struct config_setting *s, const cha
 	if (strcmp(s->name, "kubelet_url") == 0 && strncmp(v, "http://", 7) != 0 &&
 	    strncmp(v, "https://", 8) != 0)
 		return "must start with http:// or https://";
-	if (strcmp(s->name, "output") == 0)
-		return sink_check_spec(v);
 	if (strcmp(s->name, "http_hooks") == 0 && strcmp(v, "auto") != 0 &&
 	    strcmp(v, "socket") != 0 && strcmp(v, "syscall") != 0)
 		return "expected auto, socket or syscall";
@@ -270,7 +394,10 @@ static int config_set_text(struct config *cfg, const struct config_setting *s, c
 			*(size_t *)((char *)cfg + s->offset) = (size_t)n;
 		}
 		break;
+	case CT_OUTPUT:
+		return config_output_flag(cfg, v, err, err_len);
 	case CT_STRINGS:
+	case CT_OUTPUTS:
 		why = "can only be set in the config file";
 		break;
 	}
@@ -307,6 +434,9 @@ static int config_set_json(struct config *cfg, const struct config_setting *s, c
 		}
 		snprintf(num, sizeof(num), "%.0f", v->valuedouble);
 		return config_set_text(cfg, s, num, err, err_len);
+	case CT_OUTPUT:
+	case CT_OUTPUTS:
+		return config_outputs_json(cfg, s, v, err, err_len);
 	case CT_STRINGS: {
 		struct config_list *l = config_list_of(cfg, s);
 		if (!cJSON_IsArray(v))
@@ -382,6 +512,11 @@ int config_apply_json(struct config *cfg, const char *json, size_t len, char *er
 		if (ret)
 			break;
 	}
+	if (!ret && cJSON_GetObjectItemCaseSensitive(root, "output") &&
+	    cJSON_GetObjectItemCaseSensitive(root, "outputs")) {
+		snprintf(err, err_len, "output, outputs: give one of them");
+		ret = -EINVAL;
+	}
 	cJSON_Delete(root);
 	return ret;
 }
@@ -430,7 +565,7 @@ static void config_usage(FILE *out)
 	for (size_t i = 0; i < N_SETTINGS; i++) {
 		const struct config_setting *s = &config_settings[i];
 		char flag[64];
-		if (s->type == CT_STRINGS)
+		if (s->type == CT_STRINGS || s->type == CT_OUTPUTS)
 			continue;
 		snprintf(flag, sizeof(flag), "--%s%s", s->name, s->type == CT_BOOL ? "" : " V");
 		for (char *p = flag; *p; p++)
@@ -453,7 +588,7 @@ enum config_action config_load(struct config *cfg, int argc, char **argv)
 	config_defaults(cfg);
 	for (size_t i = 0; i < N_SETTINGS; i++) {
 		const struct config_setting *s = &config_settings[i];
-		if (s->type == CT_STRINGS)
+		if (s->type == CT_STRINGS || s->type == CT_OUTPUTS)
 			continue;
 		snprintf(names[i], sizeof(names[i]), "%s", s->name);
 		for (char *p = names[i]; *p; p++)

@@ -16,6 +16,18 @@ struct config_list {
 	size_t n;
 };
 
+/* An output: its --output value and its entry of "outputs" in the config
+ * file as JSON text (NULL when it has none). */
+struct config_output {
+	char *spec;
+	char *settings;
+};
+
+struct config_outputs {
+	struct config_output v[CONFIG_MAX_LIST];
+	size_t n;
+};
+
 struct config {
 	char *pods_log_dir;
 	char *kubelet_root_dir;
@@ -31,7 +43,13 @@ struct config {
 	int64_t kubelet_timeout_ms;
 	char *node_name;
 	char *state_dir;
-	char *output;
+	/* Where events go: "output" (a string or a list of them) or "outputs"
+	 * (entries with settings) in the file; --output, repeatable, on the
+	 * command line replaces them, keeping the settings of the file's entry
+	 * with the same URL. */
+	struct config_outputs outputs;
+	struct config_outputs file_outputs; /* the file's, while --output replaces them */
+	bool outputs_from_command_line;
 	int log_level;
 	size_t max_line_size;
 	int64_t metadata_wait_ms;
@@ -39,6 +57,7 @@ struct config {
 	int64_t rescan_interval_ms;
 	int64_t checkpoint_interval_ms;
 	size_t max_queued_bytes;
+	size_t spool_max_bytes; /* per output, of container and http events */
 	size_t max_deleted_files;
 	size_t rate_limit_lines; /* per second per file; 0: no limit */
 	size_t rate_limit_bytes;

@@ -164,10 +164,13 @@ static bool sink_file_reserve(struct sink_file *f, size_t more)
 	return true;
 }
 
-static int sink_file_write(struct sink *s, uint64_t seq, const char *data, size_t len)
+static int sink_file_write(struct sink *s, const struct sink_event *ev)
 {
 	struct sink_file *f = (struct sink_file *)s;
 	struct sink_file_mark *last;
+	const char *data = ev->data;
+	size_t len = ev->len;
+	uint64_t seq = ev->seq;
 
 	if (!sink_file_reserve(f, len))
 		return -ENOMEM;
@@ -251,12 +254,12 @@ static int sink_file_new(struct sink **out, const struct sink_ops *ops, struct l
 	return 0;
 }
 
-static int sink_stdout_open(struct sink **out, const char *target, struct loop *loop)
+static int sink_stdout_open(struct sink **out, const struct sink_params *p)
 {
+	struct loop *loop = p->loop;
 	struct stat st;
 	int fd;
 
-	(void)target;
 	/* a pipe gets a non-blocking description of its own, so the loop never
 	 * stalls on a slow reader and the shell's stdout keeps its flags */
 	if (loop && fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)) {
@@ -268,8 +271,9 @@ static int sink_stdout_open(struct sink **out, const char *target, struct loop *
 	return sink_file_new(out, &sink_stdout_ops, loop, STDOUT_FILENO, false, "stdout");
 }
 
-static int sink_file_open(struct sink **out, const char *target, struct loop *loop)
+static int sink_file_open(struct sink **out, const struct sink_params *p)
 {
+	const char *target = p->target;
 	int fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 
 	if (fd < 0) {
@@ -277,11 +281,28 @@ static int sink_file_open(struct sink **out, const char *target, struct loop *lo
 		log_error("output file:%s: open: %s", target, strerror(err));
 		return -err;
 	}
-	return sink_file_new(out, &sink_file_ops, loop, fd, true, target);
+	return sink_file_new(out, &sink_file_ops, p->loop, fd, true, target);
+}
+
+static const char *sink_file_check(const char *target, const struct cJSON *settings, char *err,
+				   size_t err_len)
+{
+	if (!*target)
+		return "file: needs a path, as in file:/var/log/glimpse.json";
+	return sink_settings_only(settings, NULL, err, err_len);
+}
+
+static const char *sink_stdout_check(const char *target, const struct cJSON *settings, char *err,
+				     size_t err_len)
+{
+	if (*target)
+		return "stdout takes no target";
+	return sink_settings_only(settings, NULL, err, err_len);
 }
 
 const struct sink_ops sink_stdout_ops = {
     .scheme = "stdout",
+    .check = sink_stdout_check,
     .open = sink_stdout_open,
     .write = sink_file_write,
     .flush = sink_file_flush,
@@ -291,6 +312,7 @@ const struct sink_ops sink_stdout_ops = {
 
 const struct sink_ops sink_file_ops = {
     .scheme = "file",
+    .check = sink_file_check,
     .open = sink_file_open,
     .write = sink_file_write,
     .flush = sink_file_flush,

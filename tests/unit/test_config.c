@@ -64,7 +64,8 @@ TEST(test_defaults)
 	CHECK_STR_EQ(cfg.kubelet_url, "https://127.0.0.1:10250");
 	CHECK_STR_EQ(cfg.node_name, "node-from-env");
 	CHECK_STR_EQ(cfg.state_dir, "/var/lib/glimpse");
-	CHECK_STR_EQ(cfg.output, "stdout");
+	CHECK_INT_EQ(cfg.outputs.n, 1);
+	CHECK_STR_EQ(cfg.outputs.v[0].spec, "stdout");
 	CHECK(!cfg.kubelet_insecure);
 	CHECK_INT_EQ(cfg.kubelet_timeout_ms, 5000);
 	CHECK_INT_EQ(cfg.log_level, LOG_INFO);
@@ -116,7 +117,8 @@ TEST(test_apply_valid_overrides_defaults)
 	CHECK_INT_EQ(cfg.kubelet_timeout_ms, 250);
 	CHECK_STR_EQ(cfg.node_name, "node-7");
 	CHECK_STR_EQ(cfg.state_dir, "/state");
-	CHECK_STR_EQ(cfg.output, "file:/tmp/out.json");
+	CHECK_INT_EQ(cfg.outputs.n, 1);
+	CHECK_STR_EQ(cfg.outputs.v[0].spec, "file:/tmp/out.json");
 	CHECK_INT_EQ(cfg.log_level, LOG_DEBUG);
 	CHECK_INT_EQ(cfg.max_line_size, 2048);
 	CHECK_INT_EQ(cfg.metadata_wait_ms, 0);
@@ -150,7 +152,8 @@ TEST(test_apply_valid_overrides_defaults)
 			   sizeof(err)),
 		     0);
 	CHECK_STR_EQ(cfg.kubelet_url, "https://node:10250");
-	CHECK_STR_EQ(cfg.output, "stdout");
+	CHECK_INT_EQ(cfg.outputs.n, 1);
+	CHECK_STR_EQ(cfg.outputs.v[0].spec, "stdout");
 	config_free(&cfg);
 }
 
@@ -200,7 +203,7 @@ TEST(test_apply_rejects_bad_strings)
 	REJECTED("{\"kubelet_url\": \"127.0.0.1:10250\"}", "kubelet_url", "http");
 	REJECTED("{\"kubelet_url\": \"\"}", "kubelet_url", "http");
 	REJECTED("{\"output\": \"file:\"}", "output", "needs a path");
-	REJECTED("{\"output\": \"kafka:broker\"}", "output", "stdout or file");
+	REJECTED("{\"output\": \"kafka:broker\"}", "output", "kafka://BROKER");
 	REJECTED("{\"pods_log_dir\": \"\"}", "pods_log_dir", "empty");
 	REJECTED("{\"state_dir\": \"\"}", "state_dir", "empty");
 	REJECTED("{\"node_name\": \"\"}", "node_name", "empty");
@@ -450,7 +453,8 @@ TEST(test_load_file_and_command_line)
 	CHECK_INT_EQ(cfg.log_level, LOG_WARN);
 	CHECK_INT_EQ(cfg.runc_roots.n, 1);
 	CHECK_STR_EQ(cfg.runc_roots.v[0], "/r1");
-	CHECK_STR_EQ(cfg.output, "stdout"); /* untouched default */
+	CHECK_INT_EQ(cfg.outputs.n, 1);
+	CHECK_STR_EQ(cfg.outputs.v[0].spec, "stdout"); /* untouched default */
 	captured_free(&c);
 	config_free(&cfg);
 
@@ -509,7 +513,8 @@ TEST(test_load_flags)
 	CHECK_INT_EQ(cfg.rescan_interval_ms, 2000);
 	CHECK_INT_EQ(cfg.metadata_wait_ms, 0);
 	CHECK_STR_EQ(cfg.kubelet_url, "http://localhost:10255");
-	CHECK_STR_EQ(cfg.output, "file:/tmp/x.json");
+	CHECK_INT_EQ(cfg.outputs.n, 1);
+	CHECK_STR_EQ(cfg.outputs.v[0].spec, "file:/tmp/x.json");
 	CHECK_STR_EQ(cfg.pods_log_dir, "/p");
 	captured_free(&c);
 	config_free(&cfg);

@@ -90,6 +90,21 @@ static size_t stream_add(struct stream *st, uint64_t seq, size_t len)
 	return at;
 }
 
+/* sink_open with a loop (or none) and no settings. */
+static int open_sink(struct sink **out, const char *spec, struct loop *loop)
+{
+	struct sink_params p = {.name = "test", .loop = loop};
+
+	return sink_open(out, spec, &p);
+}
+
+static const char *check_spec(const char *spec)
+{
+	static char err[256];
+
+	return sink_check(spec, NULL, err, sizeof(err));
+}
+
 /* Adds an event to st and writes it to s; whether the sink took it. */
 static bool write_event(struct sink *s, struct stream *st, uint64_t seq, size_t len)
 {
@@ -99,7 +114,9 @@ static bool write_event(struct sink *s, struct stream *st, uint64_t seq, size_t 
 	CHECK(at != SIZE_MAX);
 	if (at == SIZE_MAX)
 		return false;
-	ret = sink_write(s, seq, st->data + at, len);
+	ret = sink_write(s,
+			 &(struct sink_event){
+			     .seq = seq, .kind = SINK_KIND_LOG, .data = st->data + at, .len = len});
 	CHECK_INT_EQ(ret, 0);
 	return ret == 0;
 }
@@ -288,13 +305,13 @@ TEST(test_check_spec)
 					  "stdou",  "/var/log/x", ":stdout"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		const char *why = sink_check_spec(good[i]);
+		const char *why = check_spec(good[i]);
 		if (why)
 			fprintf(stderr, "  \"%s\" refused: %s\n", good[i], why);
 		CHECK(why == NULL);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *why = sink_check_spec(bad[i]);
+		const char *why = check_spec(bad[i]);
 		if (!why)
 			fprintf(stderr, "  \"%s\" accepted\n", bad[i]);
 		CHECK(why != NULL && why[0] != '\0');
@@ -305,9 +322,9 @@ TEST(test_open_refuses_bad_spec)
 {
 	struct sink *s = NULL;
 
-	CHECK_INT_EQ(sink_open(&s, "kafka:broker:9092", NULL), -EINVAL);
+	CHECK_INT_EQ(open_sink(&s, "kafka:broker:9092", NULL), -EINVAL);
 	CHECK(s == NULL);
-	CHECK_INT_EQ(sink_open(&s, "file:", NULL), -EINVAL);
+	CHECK_INT_EQ(open_sink(&s, "file:", NULL), -EINVAL);
 	CHECK(s == NULL);
 	sink_close(s); /* NULL: nothing */
 }
@@ -346,7 +363,7 @@ static void file_fixture_teardown(struct file_fixture *f)
  * it did not open. */
 static bool open_file_sink(struct file_fixture *f, struct loop *loop)
 {
-	if (sink_open(&f->s, f->spec, loop) != 0 || !f->s) {
+	if (open_sink(&f->s, f->spec, loop) != 0 || !f->s) {
 		CHECK(!"sink_open of a file");
 		return false;
 	}
@@ -445,7 +462,7 @@ TEST(test_file_sink_open_fails)
 	if (!file_fixture_setup(&f))
 		SKIP("no temp dir");
 	snprintf(spec, sizeof(spec), "file:%s/missing/out.json", f.dir);
-	CHECK_INT_EQ(sink_open(&f.s, spec, NULL), -ENOENT);
+	CHECK_INT_EQ(open_sink(&f.s, spec, NULL), -ENOENT);
 	CHECK(f.s == NULL);
 	file_fixture_teardown(&f);
 }
@@ -503,7 +520,7 @@ TEST(test_stdout_on_a_file)
 		goto out;
 	CHECK_INT_EQ(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
 	close(fd);
-	if (sink_open(&f.s, "stdout", NULL) == 0 && f.s) {
+	if (open_sink(&f.s, "stdout", NULL) == 0 && f.s) {
 		CHECK(f.s->ops == &sink_stdout_ops);
 		for (uint64_t seq = 1; seq <= 50; seq++)
 			write_event(f.s, &f.st, seq, 100);
@@ -547,7 +564,7 @@ static bool pipe_fixture_begin(struct pipe_fixture *f)
 	alarm(ALARM_SECONDS);
 	if (!pipe_out_begin(&f->p))
 		return false;
-	if (sink_open(&f->s, "stdout", f->loop) != 0 || !f->s) {
+	if (open_sink(&f->s, "stdout", f->loop) != 0 || !f->s) {
 		CHECK(!"sink_open stdout");
 		return false;
 	}
