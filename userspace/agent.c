@@ -1266,7 +1266,8 @@ static void agent_idle(struct loop *loop, void *arg)
 		log_debug("output holds %zu bytes: reading again", sinks_queued_bytes(a->sinks));
 		tail_wake_pod(a->tail, NULL);
 	}
-	if (a->cfg->exit_on_eof && !a->finishing && !tail_busy(a->tail)) {
+	/* paused, the files are not at their end: they wait for the outputs */
+	if (a->cfg->exit_on_eof && !a->finishing && !a->paused && !tail_busy(a->tail)) {
 		a->finishing = true;
 		tail_finish(a->tail);
 		loop_stop(loop);

@@ -11,7 +11,9 @@
  *   rtt ID MS                  a broker answers MS later
  *   create TOPIC PARTITIONS    a topic (replicated on every broker)
  *   topic-error TOPIC CODE     metadata for TOPIC answers error CODE
- *   count TOPIC                "ok N": the messages in TOPIC (high watermarks)
+ *   count TOPIC                "ok N": the messages ever appended to TOPIC (the
+ *                              sum of its high watermarks: the mock keeps only
+ *                              the newest megabytes of a partition)
  *   consume TOPIC [TIMEOUT_MS] every message, one JSON line each
  *                              {"partition","offset","key","value","headers"},
  *                              partition by partition in offset order,
@@ -112,7 +114,7 @@ static int cmd_count(const struct mock *m, const char *topic)
 			n = -1;
 			break;
 		}
-		total += hi - lo;
+		total += hi;
 	}
 	if (n < 0)
 		printf("error %s\n", err);
