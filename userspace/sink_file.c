@@ -36,6 +36,7 @@
 struct sink_file_mark {
 	uint64_t first, end; /* queue positions (bytes ever queued) of its events */
 	uint64_t seq;	     /* the last event's sequence number */
+	uint64_t events;     /* how many it covers */
 };
 
 struct sink_file {
@@ -59,6 +60,7 @@ static void sink_file_confirm(struct sink_file *f)
 {
 	while (f->n_marks && f->marks[f->mark_head].end <= f->written_total) {
 		f->base.confirmed_seq = f->marks[f->mark_head].seq;
+		f->base.stats.delivered += f->marks[f->mark_head].events;
 		f->mark_head = (f->mark_head + 1) % SINK_FILE_MARKS;
 		f->n_marks--;
 	}
@@ -182,11 +184,13 @@ static int sink_file_write(struct sink *s, const struct sink_event *ev)
 	    (f->queued_total - last->first < SINK_FILE_MARK || f->n_marks == SINK_FILE_MARKS)) {
 		last->end = f->queued_total; /* a later confirmation: never early */
 		last->seq = seq;
+		last->events++;
 	} else {
 		last = &f->marks[(f->mark_head + f->n_marks) % SINK_FILE_MARKS];
 		last->first = f->queued_total - len;
 		last->end = f->queued_total;
 		last->seq = seq;
+		last->events = 1;
 		f->n_marks++;
 	}
 	s->stats.events++;
