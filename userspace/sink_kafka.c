@@ -385,9 +385,13 @@ static void kafka_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
 	struct ackq_entry *e = ackq_find(&k->q, (uint64_t)(uintptr_t)m->_private);
 	char why[KAFKA_ERRSTR];
 
-	(void)rk;
 	if (!e || e->done)
 		return; /* a copy sent again was confirmed first */
+	if (m->err && rd_kafka_fatal_error(rk, NULL, 0)) {
+		/* failed with the producer, not refused: a new one sends it */
+		k->replace = true;
+		return;
+	}
 	switch (m->err) {
 	case RD_KAFKA_RESP_ERR_NO_ERROR:
 		k->base.stats.delivered++;

@@ -16,6 +16,8 @@
 	"\"reconnect.backoff.ms\":50,\"reconnect.backoff.max.ms\":200,"                            \
 	"\"topic.metadata.refresh.interval.ms\":200,\"topic.metadata.propagation.max.ms\":500"
 
+#define KAFKA_API_PRODUCE 0 /* the ApiKey of Produce in the Kafka protocol */
+
 struct kfix {
 	rd_kafka_t *owner; /* owns the mock cluster */
 	rd_kafka_mock_cluster_t *mc;
@@ -241,11 +243,39 @@ TEST(test_kafka_unknown_topic_is_dead_lettered)
 	kfix_teardown(&f);
 }
 
+/* The brokers refuse produce requests with errors the idempotent producer
+ * cannot get past by itself (out-of-order sequence: fatal): a new producer
+ * sends every event not confirmed; none is lost or dead-lettered. */
+TEST(test_kafka_producer_failure_resends)
+{
+	struct kfix f;
+
+	if (kfix_setup(&f) && kfix_open(&f, "fatal", "{\"properties\":{" QUICK "}}")) {
+		for (uint64_t seq = 1; seq <= 10; seq++)
+			kfix_write(&f, seq, SINK_KIND_LOG, "pod-a", 200);
+		CHECK_INT_EQ(kfix_run(&f, 10, 20000), 10);
+		rd_kafka_mock_push_request_errors(f.mc, KAFKA_API_PRODUCE, 3,
+						  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+						  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+						  RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+		for (uint64_t seq = 11; seq <= 40; seq++)
+			kfix_write(&f, seq, SINK_KIND_LOG, "pod-a", 200);
+		CHECK_INT_EQ(kfix_run(&f, 40, 30000), 40);
+		CHECK_INT_EQ(f.s->stats.dead_lettered, 0);
+		CHECK(f.s->stats.delivered >= 40);
+		fprintf(stderr, "  delivered %llu, retries %llu\n",
+			(unsigned long long)f.s->stats.delivered,
+			(unsigned long long)f.s->stats.retries);
+	}
+	kfix_teardown(&f);
+}
+
 int main(void)
 {
 	RUN(test_kafka_delivers);
 	RUN(test_kafka_brokers_down_and_back);
 	RUN(test_kafka_too_large_is_dead_lettered);
 	RUN(test_kafka_unknown_topic_is_dead_lettered);
+	RUN(test_kafka_producer_failure_resends);
 	return testing_done();
 }
